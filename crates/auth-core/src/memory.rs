@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Family, FamilyId, NewToken, RefreshToken, RevokeReason, Revocation, Rotation, TokenId,
+    Family, FamilyId, NewToken, RefreshToken, Revocation, RevokeReason, Rotation, TokenId,
     TokenState,
 };
 use crate::store::TokenStore;

@@ -213,6 +213,8 @@ pub struct TokenState {
 impl TokenState {
     /// Whether the token can still be exchanged at `now`.
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
-        self.family.revoked.is_none() && self.token.consumed_at.is_none() && self.token.expires_at > now
+        self.family.revoked.is_none()
+            && self.token.consumed_at.is_none()
+            && self.token.expires_at > now
     }
 }
