@@ -56,6 +56,10 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A configuration value (store URL, option) is unusable. Never retryable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
     /// A key could not be loaded, generated or used.
     #[error("key error: {reason}")]
     Key {
