@@ -1,0 +1,312 @@
+//! Redis-specific behaviour, on the standalone server and on the cluster: the same
+//! operations give MemoryStore's outcomes, concurrent clients race fairly, and any user
+//! name works as a subject.
+
+mod common;
+
+use std::sync::Arc;
+
+use auth_core::time::{Duration, OffsetDateTime};
+use auth_core::{
+    DynTokenStore, Error, Family, FamilyId, MemoryStore, NewToken, RevokeReason, Rotation, TokenId,
+    TokenStore,
+};
+use futures::future::join_all;
+
+/// Seconds-aligned times anchored at the wall clock: records get real TTLs from them.
+fn epoch() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now - Duration::nanoseconds(i64::from(now.nanosecond())) + Duration::microseconds(250_001)
+}
+
+fn family(subject: &str, at: OffsetDateTime, long_term: bool) -> Family {
+    Family {
+        id: FamilyId::random(),
+        subject: subject.to_owned(),
+        long_term,
+        created_at: at,
+        revoked: None,
+    }
+}
+
+fn token(at: OffsetDateTime, ttl: Duration) -> NewToken {
+    let issued_at = at - Duration::nanoseconds(i64::from(at.nanosecond()));
+    NewToken {
+        id: TokenId::random(),
+        issued_at,
+        expires_at: issued_at + ttl,
+    }
+}
+
+/// An outcome as text, so two stores' runs compare line by line; `Conflict` is an outcome,
+/// any other error fails the test.
+fn show<T: std::fmt::Debug>(step: &str, result: auth_core::Result<T>) -> String {
+    match result {
+        Ok(v) => format!("{step}: {v:?}"),
+        Err(Error::Conflict { .. }) => format!("{step}: Conflict"),
+        Err(e) => panic!("{step}: the store failed: {e} ({e:?})"),
+    }
+}
+
+/// One run through every operation and outcome, with `subject` as the main user.
+async fn lifecycle(store: &dyn TokenStore, subject: &str, ids: &Ids) -> Vec<String> {
+    let t = ids.t;
+    let (a, b, c, d) = (
+        &ids.families[0],
+        &ids.families[1],
+        &ids.families[2],
+        &ids.families[3],
+    );
+    let (ta, tb, tc, td) = (ids.tokens[0], ids.tokens[1], ids.tokens[2], ids.tokens[3]);
+    let (ta2, ta3, tb2, td2) = (ids.tokens[4], ids.tokens[5], ids.tokens[6], ids.tokens[7]);
+    let later = t + Duration::minutes(20);
+    let mut out = vec![
+        show("insert a", store.insert_family(a, &ta).await),
+        show("insert b", store.insert_family(b, &tb).await),
+        show("insert c (other user)", store.insert_family(c, &tc).await),
+        show("insert a again", store.insert_family(a, &tc).await),
+        show("insert token id again", store.insert_family(d, &ta).await),
+        show("rotate a", store.rotate(subject, ta.id, &ta2, later).await),
+        show(
+            "rotate a again",
+            store.rotate(subject, ta.id, &ta3, later).await,
+        ),
+        show(
+            "rotate as other user",
+            store.rotate("mallory", ta2.id, &ta3, later).await,
+        ),
+        show(
+            "rotate unknown",
+            store.rotate(subject, ta3.id, &ta3, later).await,
+        ),
+        show(
+            "rotate into existing id",
+            store.rotate(subject, ta2.id, &tb, later).await,
+        ),
+        show("token a", store.token_status(subject, ta.id).await),
+        show("token a2", store.token_status(subject, ta2.id).await),
+        show(
+            "token a2 other user",
+            store.token_status("mallory", ta2.id).await,
+        ),
+        show("family a", store.family_status(subject, a.id).await),
+        show(
+            "family a other user",
+            store.family_status("mallory", a.id).await,
+        ),
+        show(
+            "rotate b expired",
+            store.rotate(subject, tb.id, &tb2, tb.expires_at).await,
+        ),
+    ];
+    let reason = RevokeReason::Logout;
+    out.extend([
+        show(
+            "revoke a2",
+            store.revoke_token(subject, ta2.id, reason, later).await,
+        ),
+        show(
+            "revoke a2 again",
+            store
+                .revoke_token(subject, ta2.id, RevokeReason::Reuse, later)
+                .await,
+        ),
+        show(
+            "revoke unknown token",
+            store.revoke_token(subject, ta3.id, reason, later).await,
+        ),
+        show(
+            "rotate a2 revoked",
+            store.rotate(subject, ta2.id, &ta3, later).await,
+        ),
+        show(
+            "rotate a revoked",
+            store.rotate(subject, ta.id, &ta3, later).await,
+        ),
+        show(
+            "revoke family a",
+            store.revoke_family(subject, a.id, reason, later).await,
+        ),
+        show(
+            "revoke family c wrong user",
+            store.revoke_family(subject, c.id, reason, later).await,
+        ),
+        show(
+            "revoke subject",
+            store
+                .revoke_subject(subject, RevokeReason::Revoked, later)
+                .await,
+        ),
+        show(
+            "revoke subject again",
+            store.revoke_subject(subject, reason, later).await,
+        ),
+        show("family b", store.family_status(subject, b.id).await),
+        show(
+            "token c untouched",
+            store.token_status(&ids.other, tc.id).await,
+        ),
+        show(
+            "login after revoke_subject",
+            store.insert_family(d, &td).await,
+        ),
+        show(
+            "rotate new login",
+            store.rotate(subject, td.id, &td2, later).await,
+        ),
+        show(
+            "revoke other user",
+            store.revoke_subject(&ids.other, reason, later).await,
+        ),
+        show(
+            "revoke nobody",
+            store.revoke_subject("nobody", reason, later).await,
+        ),
+    ]);
+    out
+}
+
+struct Ids {
+    t: OffsetDateTime,
+    /// A second user, distinct for every main subject.
+    other: String,
+    families: Vec<Family>,
+    tokens: Vec<NewToken>,
+}
+
+impl Ids {
+    fn new(subject: &str) -> Self {
+        let t = epoch();
+        let other = format!("{subject}~carol");
+        Ids {
+            t,
+            families: vec![
+                family(subject, t, false),
+                family(subject, t, true),
+                family(&other, t, false),
+                family(subject, t + Duration::minutes(30), true),
+            ],
+            tokens: vec![
+                token(t, Duration::hours(1)),
+                token(t, Duration::minutes(15)),
+                token(t, Duration::hours(1)),
+                token(t + Duration::minutes(30), Duration::hours(1)),
+                token(t + Duration::minutes(20), Duration::hours(2)),
+                token(t + Duration::minutes(20), Duration::hours(2)),
+                token(t + Duration::minutes(20), Duration::hours(2)),
+                token(t + Duration::minutes(20), Duration::hours(2)),
+            ],
+            other,
+        }
+    }
+}
+
+async fn same_outcomes_as_memory(store: DynTokenStore, subject: &str) {
+    let ids = Ids::new(subject);
+    let expected = lifecycle(&MemoryStore::new(), subject, &ids).await;
+    let got = lifecycle(&*store, subject, &ids).await;
+    for (e, g) in expected.iter().zip(&got) {
+        assert_eq!(g, e);
+    }
+    assert_eq!(got.len(), expected.len());
+}
+
+/// Two independent clients (own connections) rotate the same tokens at the same time:
+/// exactly one rotation per token wins, and the loser sees it consumed with the winner's
+/// child.
+async fn two_clients_race(url: String) {
+    let prefix = common::random_prefix();
+    let one = Arc::new(common::connect(&url).await.with_key_prefix(&prefix));
+    let two = Arc::new(common::connect(&url).await.with_key_prefix(&prefix));
+    let t = epoch();
+    let mut firsts = Vec::new();
+    for i in 0..64 {
+        let subject = format!("racer-{i}");
+        let first = token(t, Duration::hours(1));
+        must(one.insert_family(&family(&subject, t, false), &first).await);
+        firsts.push((subject, first.id));
+    }
+    for round in 0..3 {
+        let now = t + Duration::minutes(round + 1);
+        let tasks = firsts.iter().flat_map(|(subject, old)| {
+            [one.clone(), two.clone()].map(|store| {
+                let (subject, old) = (subject.clone(), *old);
+                let new = token(now, Duration::hours(1));
+                tokio::spawn(async move { (new.id, store.rotate(&subject, old, &new, now).await) })
+            })
+        });
+        let results: Vec<_> = join_all(tasks).await.into_iter().map(must_join).collect();
+        let mut next = Vec::new();
+        for (pair, (subject, _)) in results.chunks(2).zip(&firsts) {
+            let winners: Vec<TokenId> = pair
+                .iter()
+                .filter(|(_, r)| matches!(r, Ok(Rotation::Rotated { .. })))
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(winners.len(), 1, "round {round}: {pair:?}");
+            let loser = pair
+                .iter()
+                .find(|(id, _)| *id != winners[0])
+                .map(|(_, r)| r);
+            match loser {
+                Some(Ok(Rotation::Consumed {
+                    child: Some(child), ..
+                })) => {
+                    assert_eq!(child.id, winners[0], "round {round}")
+                }
+                other => panic!("round {round}: the loser saw {other:?}"),
+            }
+            next.push((subject.clone(), winners[0]));
+        }
+        firsts = next;
+    }
+}
+
+/// A subject full of characters that mean something to Redis or to the key layout.
+async fn any_user_name_works(store: DynTokenStore) {
+    for subject in [
+        "{alice}",
+        "}{",
+        "a:b:{c}",
+        "Zoë 名前 🙂 {x}:y",
+        "",
+        "{}",
+        "\u{0}\n",
+    ] {
+        same_outcomes_as_memory(store.clone(), subject).await;
+    }
+}
+
+fn must<T>(r: auth_core::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("the store failed: {e} ({e:?})"))
+}
+
+fn must_join<T>(r: Result<T, tokio::task::JoinError>) -> T {
+    r.unwrap_or_else(|e| panic!("task panicked: {e}"))
+}
+
+macro_rules! on {
+    ($backend:ident, $url:path) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn same_outcomes_as_memory_store() {
+                same_outcomes_as_memory(common::$backend().await, "alice").await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn two_clients_race_one_winner_per_token() {
+                two_clients_race($url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn user_names_with_braces_colons_and_non_ascii() {
+                any_user_name_works(common::$backend().await).await;
+            }
+        }
+    };
+}
+
+on!(standalone, common::standalone_url);
+on!(cluster, common::cluster_url);
