@@ -109,10 +109,7 @@ impl SqliteStoreOptions {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
-        let pool = pool
-            .connect_with(connect)
-            .await
-            .map_err(StoreError::from)?;
+        let pool = pool.connect_with(connect).await.map_err(StoreError::from)?;
         if self.migrate {
             crate::MIGRATOR.run(&pool).await.map_err(StoreError::from)?;
         }

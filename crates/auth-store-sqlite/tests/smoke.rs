@@ -28,25 +28,81 @@ async fn scenario(s: DynTokenStore) -> Vec<String> {
         expires_at: now + Duration::seconds(exp),
     };
     let id = |n: u128| TokenId::from_uuid(uuid::Uuid::from_u128(n));
-    out.push(format!("{:?}", s.insert_family(&fam, &tok(10, 100)).await.map_err(|e| matches!(e, auth_core::Error::Conflict { .. }))));
-    out.push(format!("{:?}", s.insert_family(&fam, &tok(11, 100)).await.map_err(|e| matches!(e, auth_core::Error::Conflict { .. }))));
-    out.push(format!("{:?}", s.rotate("bob", id(10), &tok(12, 100), now).await));
-    out.push(format!("{:?}", s.rotate("alice", id(10), &tok(12, 50), now).await));
-    out.push(format!("{:?}", s.rotate("alice", id(10), &tok(13, 100), now).await));
-    out.push(format!("{:?}", s.rotate("alice", id(12), &tok(10, 100), now).await.map_err(|e| matches!(e, auth_core::Error::Conflict { .. }))));
+    out.push(format!(
+        "{:?}",
+        s.insert_family(&fam, &tok(10, 100))
+            .await
+            .map_err(|e| matches!(e, auth_core::Error::Conflict { .. }))
+    ));
+    out.push(format!(
+        "{:?}",
+        s.insert_family(&fam, &tok(11, 100))
+            .await
+            .map_err(|e| matches!(e, auth_core::Error::Conflict { .. }))
+    ));
+    out.push(format!(
+        "{:?}",
+        s.rotate("bob", id(10), &tok(12, 100), now).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.rotate("alice", id(10), &tok(12, 50), now).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.rotate("alice", id(10), &tok(13, 100), now).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.rotate("alice", id(12), &tok(10, 100), now)
+            .await
+            .map_err(|e| matches!(e, auth_core::Error::Conflict { .. }))
+    ));
     out.push(format!("{:?}", s.token_status("alice", id(12)).await));
     out.push(format!("{:?}", s.token_status("alice", id(10)).await));
-    out.push(format!("{:?}", s.rotate("alice", id(12), &tok(14, 100), now + Duration::seconds(50)).await));
-    out.push(format!("{:?}", s.purge_expired(now + Duration::seconds(60), 1).await));
-    out.push(format!("{:?}", s.purge_expired(now + Duration::seconds(60), 10).await));
-    out.push(format!("{:?}", s.rotate("alice", id(10), &tok(13, 100), now).await));
-    out.push(format!("{:?}", s.revoke_token("alice", id(10), RevokeReason::Reuse, now).await));
-    out.push(format!("{:?}", s.rotate("alice", id(12), &tok(15, 100), now).await));
-    out.push(format!("{:?}", s.revoke_subject("alice", RevokeReason::Logout, now).await));
+    out.push(format!(
+        "{:?}",
+        s.rotate("alice", id(12), &tok(14, 100), now + Duration::seconds(50))
+            .await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.purge_expired(now + Duration::seconds(60), 1).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.purge_expired(now + Duration::seconds(60), 10).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.rotate("alice", id(10), &tok(13, 100), now).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.revoke_token("alice", id(10), RevokeReason::Reuse, now)
+            .await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.rotate("alice", id(12), &tok(15, 100), now).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.revoke_subject("alice", RevokeReason::Logout, now).await
+    ));
     out.push(format!("{:?}", s.family_status("alice", fam.id).await));
-    out.push(format!("{:?}", s.purge_expired(now + Duration::seconds(200), 1).await));
-    out.push(format!("{:?}", s.purge_expired(now + Duration::seconds(200), 1).await));
-    out.push(format!("{:?}", s.purge_expired(now + Duration::seconds(200), 1).await));
+    out.push(format!(
+        "{:?}",
+        s.purge_expired(now + Duration::seconds(200), 1).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.purge_expired(now + Duration::seconds(200), 1).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.purge_expired(now + Duration::seconds(200), 1).await
+    ));
     out.push(format!("{:?}", s.family_status("alice", fam.id).await));
     out
 }

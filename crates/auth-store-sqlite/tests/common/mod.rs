@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth_core::{
-    DynTokenStore, Family, FamilyId, NewToken, Result, RevokeReason, Rotation, TokenId,
-    TokenState, TokenStore,
+    DynTokenStore, Family, FamilyId, NewToken, Result, RevokeReason, Rotation, TokenId, TokenState,
+    TokenStore,
 };
 use auth_store_sqlite::SqliteStore;
 use time::OffsetDateTime;
