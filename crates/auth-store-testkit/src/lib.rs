@@ -1,1 +1,138 @@
-//! Conformance suite for TokenStore backends.
+//! The conformance suite every [`TokenStore`](auth_core::TokenStore) backend runs.
+//!
+//! One `check_*` function per clause of the `TokenStore` contract (the trait's doc
+//! comments and DESIGN.md section 3). [`MemoryStore`](auth_core::MemoryStore) is the
+//! reference: every backend must give exactly its outcomes, and
+//! [`check_matches_memory_model`] compares the two on random operation sequences.
+//!
+//! # Running the suite for a backend
+//!
+//! In the backend crate, add this crate and tokio (with the `macros` and
+//! `rt-multi-thread` features, as in `[workspace.dependencies]`) to `[dev-dependencies]`,
+//! and write `tests/conformance.rs` with an async factory that returns a fresh, isolated,
+//! empty store on every call (a new database or schema, a random Redis key prefix):
+//!
+//! ```no_run
+//! // crates/auth-store-<name>/tests/conformance.rs
+//! use std::sync::Arc;
+//!
+//! async fn store() -> auth_core::DynTokenStore {
+//!     // A real backend connects here, and panics with how to start the service if it
+//!     // cannot reach it: a backend test never skips.
+//!     Arc::new(auth_core::MemoryStore::new())
+//! }
+//!
+//! auth_store_testkit::conformance_tests!(store);
+//! # fn main() {}
+//! ```
+//!
+//! The macro stamps out one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]`
+//! per check, named after it, so a failure names the backend (the test binary) and the
+//! clause (the test). A check can also be called directly, e.g. to run one clause against
+//! a specially configured store.
+//!
+//! # Time
+//!
+//! Stores take `now` as a parameter; the checks act as a fake clock, moving it by hand,
+//! hours ahead of the wall clock. Times are anchored at [`fixtures::epoch`] (the wall
+//! clock plus a sub-second offset) and every stored token lives at least ten minutes, so a
+//! store that expires records by TTL (absolute, at `expires_at`) never loses one while a
+//! check runs.
+//!
+//! # Purging
+//!
+//! `purge_expired` may return 0 in a store that expires records by TTL. The purge checks
+//! therefore accept a store that reports deletions (and then must have deleted exactly the
+//! expired tokens and emptied families, and counted them) or one that reports 0 (and then
+//! must have changed nothing); both must keep everything reuse detection needs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations, rust_2018_idioms)]
+
+mod checks;
+pub mod fixtures;
+mod model;
+mod support;
+
+pub use checks::concurrency::{
+    RACE_ROUNDS, ROTATE_TASKS, check_concurrent_revoke_subject_and_rotate,
+    check_concurrent_rotate_has_one_winner,
+};
+pub use checks::expiry::check_expiry_follows_callers_clock;
+pub use checks::insert::{
+    check_insert_duplicate_family_conflicts, check_insert_duplicate_token_conflicts,
+    check_insert_then_status_returns_it, check_status_of_unknown_is_none,
+    check_subjects_are_opaque,
+};
+pub use checks::purge::{
+    check_purge_keeps_what_reuse_detection_needs, check_purge_removes_expired_records,
+    check_purge_respects_batch,
+};
+pub use checks::reuse::{check_reuse_revokes_whole_family, check_revocation_keeps_first_reason};
+pub use checks::revoke::{
+    check_revoke_family_revokes_one_family, check_revoke_subject_revokes_all_its_families,
+    check_revoke_token_revokes_its_family, check_revoke_unknown_is_zero,
+};
+pub use checks::rotate::{
+    check_rotate_consumed_reports_child, check_rotate_consumed_reports_child_current_state,
+    check_rotate_expired, check_rotate_live_token_rotates, check_rotate_revoked_checked_first,
+    check_rotate_unknown_is_not_found, check_rotate_wrong_subject_is_not_found,
+};
+pub use model::{MODEL_CASES, MODEL_MAX_OPS, check_matches_memory_model};
+
+/// Stamps out the whole suite as tests for one backend.
+///
+/// `$factory` is a path to an `async fn() -> auth_core::DynTokenStore` that returns a
+/// fresh, isolated, empty store on every call. Each check becomes a
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` named after it. The
+/// calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a dev-dependency.
+/// See the [crate docs](crate) for an example.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::__stamp_checks!(
+            $factory;
+            check_insert_then_status_returns_it,
+            check_insert_duplicate_family_conflicts,
+            check_insert_duplicate_token_conflicts,
+            check_status_of_unknown_is_none,
+            check_subjects_are_opaque,
+            check_rotate_live_token_rotates,
+            check_rotate_consumed_reports_child,
+            check_rotate_consumed_reports_child_current_state,
+            check_rotate_revoked_checked_first,
+            check_rotate_expired,
+            check_rotate_unknown_is_not_found,
+            check_rotate_wrong_subject_is_not_found,
+            check_reuse_revokes_whole_family,
+            check_revocation_keeps_first_reason,
+            check_revoke_token_revokes_its_family,
+            check_revoke_family_revokes_one_family,
+            check_revoke_subject_revokes_all_its_families,
+            check_revoke_unknown_is_zero,
+            check_expiry_follows_callers_clock,
+            check_purge_keeps_what_reuse_detection_needs,
+            check_purge_removes_expired_records,
+            check_purge_respects_batch,
+            check_concurrent_rotate_has_one_winner,
+            check_concurrent_revoke_subject_and_rotate,
+        );
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn check_matches_memory_model() {
+            $crate::check_matches_memory_model($factory).await;
+        }
+    };
+}
+
+/// One test per check that takes a single fresh store; used by [`conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stamp_checks {
+    ($factory:path; $($check:ident),+ $(,)?) => {$(
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $check() {
+            $crate::$check($factory().await).await;
+        }
+    )+};
+}

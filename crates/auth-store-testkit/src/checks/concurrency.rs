@@ -1,0 +1,194 @@
+//! Races: many tasks on a multi-thread runtime, released together by a barrier.
+
+use std::sync::Arc;
+
+use auth_core::time::{Duration, OffsetDateTime};
+use auth_core::{DynTokenStore, NewToken, Result, RevokeReason, Rotation};
+use tokio::sync::Barrier;
+use tokio::task::JoinHandle;
+
+use crate::fixtures::{TOKEN_TTL, epoch, login, new_token};
+use crate::support::{describe, must};
+
+/// How many tasks race to rotate one token.
+pub const ROTATE_TASKS: usize = 64;
+/// How many tokens each race check goes through.
+pub const RACE_ROUNDS: usize = 20;
+/// How many families race against one `revoke_subject`.
+const RACING_FAMILIES: usize = 8;
+
+/// Waits for a spawned task, failing the check if it panicked or the store failed.
+async fn join<T>(handle: JoinHandle<Result<T>>, clause: &str) -> T {
+    match handle.await {
+        Ok(result) => must(result, clause),
+        Err(e) => panic!("{clause}: a racing task did not finish: {}", describe(&e)),
+    }
+}
+
+fn spawn_rotate(
+    store: &DynTokenStore,
+    barrier: &Arc<Barrier>,
+    subject: &str,
+    old: auth_core::TokenId,
+    new: NewToken,
+    now: OffsetDateTime,
+) -> JoinHandle<Result<Rotation>> {
+    let (store, barrier, subject) = (store.clone(), barrier.clone(), subject.to_owned());
+    tokio::spawn(async move {
+        barrier.wait().await;
+        store.rotate(&subject, old, &new, now).await
+    })
+}
+
+/// 64 tasks rotate one token to 64 distinct new tokens at once: exactly one gets
+/// `Rotated`, every other one `Consumed` naming the winner's token as the child, and only
+/// the winner's token is stored. Repeated for 20 tokens.
+pub async fn check_concurrent_rotate_has_one_winner(store: DynTokenStore) {
+    const CLAUSE: &str = "concurrent rotate: exactly one winner";
+    let t = epoch();
+    for round in 0..RACE_ROUNDS {
+        let l = login("alice", t, TOKEN_TTL);
+        must(store.insert_family(&l.family, &l.first).await, CLAUSE);
+        let now = t + Duration::seconds(round as i64 + 1);
+        let barrier = Arc::new(Barrier::new(ROTATE_TASKS));
+        let racers: Vec<_> = (0..ROTATE_TASKS)
+            .map(|_| {
+                let new = new_token(now, TOKEN_TTL);
+                (
+                    new,
+                    spawn_rotate(&store, &barrier, "alice", l.first.id, new, now),
+                )
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(ROTATE_TASKS);
+        for (new, handle) in racers {
+            outcomes.push((new, join(handle, CLAUSE).await));
+        }
+
+        let winners: Vec<NewToken> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Rotation::Rotated { .. }))
+            .map(|(new, _)| *new)
+            .collect();
+        let [winner] = winners[..] else {
+            panic!(
+                "{CLAUSE}: round {round}: {} of {ROTATE_TASKS} concurrent rotations of one \
+                 token reported Rotated",
+                winners.len()
+            );
+        };
+        for (new, outcome) in &outcomes {
+            if new.id == winner.id {
+                continue;
+            }
+            let Rotation::Consumed {
+                consumed_at, child, ..
+            } = outcome
+            else {
+                panic!(
+                    "{CLAUSE}: round {round}: a losing rotation must see Consumed, got {outcome:?}"
+                );
+            };
+            assert_eq!(
+                (*consumed_at, child.as_ref().map(|c| c.id)),
+                (now, Some(winner.id)),
+                "{CLAUSE}: round {round}: a loser must see the winner's consumption and child"
+            );
+            let stored = must(store.token_status("alice", new.id).await, CLAUSE);
+            assert_eq!(
+                stored, None,
+                "{CLAUSE}: round {round}: a losing rotation must not store its new token"
+            );
+        }
+        let old = must(store.token_status("alice", l.first.id).await, CLAUSE);
+        assert_eq!(
+            old.and_then(|s| s.token.child),
+            Some(winner.id),
+            "{CLAUSE}: round {round}: the old token's child must be the winner's token"
+        );
+        let child = must(store.token_status("alice", winner.id).await, CLAUSE);
+        assert_eq!(
+            child.and_then(|s| s.token.parent),
+            Some(l.first.id),
+            "{CLAUSE}: round {round}: the winner's token must be stored with parent = old"
+        );
+    }
+}
+
+/// `revoke_subject` racing rotations in each of the subject's families revokes all of
+/// them, and a rotation that won the race leaves no live token behind: its child reads as
+/// revoked and rotates to `Revoked`. A rotation that lost stored nothing. Repeated 20 times.
+pub async fn check_concurrent_revoke_subject_and_rotate(store: DynTokenStore) {
+    const CLAUSE: &str = "concurrent revoke_subject and rotate leave no live token";
+    let t = epoch();
+    let now = t + Duration::minutes(1);
+    for round in 0..RACE_ROUNDS {
+        let subject = format!("user-{round}");
+        let mut firsts = Vec::with_capacity(RACING_FAMILIES);
+        for _ in 0..RACING_FAMILIES {
+            let l = login(&subject, t, TOKEN_TTL);
+            must(store.insert_family(&l.family, &l.first).await, CLAUSE);
+            firsts.push(l.first.id);
+        }
+        let barrier = Arc::new(Barrier::new(RACING_FAMILIES + 1));
+        let rotations: Vec<_> = firsts
+            .iter()
+            .map(|old| {
+                let new = new_token(now, TOKEN_TTL);
+                (
+                    new,
+                    spawn_rotate(&store, &barrier, &subject, *old, new, now),
+                )
+            })
+            .collect();
+        let revocation = {
+            let (store, barrier, subject) = (store.clone(), barrier.clone(), subject.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .revoke_subject(&subject, RevokeReason::Logout, now)
+                    .await
+            })
+        };
+
+        let revoked = join(revocation, CLAUSE).await;
+        assert_eq!(
+            revoked, RACING_FAMILIES as u64,
+            "{CLAUSE}: round {round}: every family was unrevoked when revoke_subject began"
+        );
+        let later = now + Duration::seconds(1);
+        for (new, handle) in rotations {
+            let outcome = join(handle, CLAUSE).await;
+            let stored = must(store.token_status(&subject, new.id).await, CLAUSE);
+            match outcome {
+                Rotation::Rotated { .. } => {
+                    let live = stored.as_ref().map(|s| s.is_live(later));
+                    assert_eq!(
+                        live,
+                        Some(false),
+                        "{CLAUSE}: round {round}: a child minted during revoke_subject must \
+                         exist and read as revoked, got {stored:?}"
+                    );
+                    let again = must(
+                        store
+                            .rotate(&subject, new.id, &new_token(later, TOKEN_TTL), later)
+                            .await,
+                        CLAUSE,
+                    );
+                    assert!(
+                        matches!(again, Rotation::Revoked { .. }),
+                        "{CLAUSE}: round {round}: that child must rotate to Revoked, got {again:?}"
+                    );
+                }
+                Rotation::Revoked { .. } => assert_eq!(
+                    stored, None,
+                    "{CLAUSE}: round {round}: a rotation refused as Revoked must store nothing"
+                ),
+                other => panic!(
+                    "{CLAUSE}: round {round}: a live token racing revoke_subject must end \
+                     Rotated or Revoked, got {other:?}"
+                ),
+            }
+        }
+    }
+}
