@@ -148,8 +148,12 @@ pub(crate) async fn standalone(
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(options.connect_timeout))
         .set_response_timeout(Some(options.response_timeout))
-        // Reconnect attempts back off up to 1 s: a restarted server is found again quickly.
-        .set_max_delay(Duration::from_secs(1));
+        // A request waits for a reconnection in progress, including all its retries, and
+        // the response timeout does not cover that wait: with the default six retries a
+        // request during an outage took over 5 s. One retry bounds the wait to about two
+        // connect timeouts; the next request starts a new reconnection anyway.
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200));
     Ok(ConnectionManager::new_with_config(client, config).await?)
 }
 
