@@ -2,8 +2,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Validation, decode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,17 +13,11 @@ use crate::keys::{KeySet, SigningKey};
 /// RSA-4096 signatures.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// Signs `claims` as a compact JWS with header `{"alg","kid","typ":"JWT"}`.
+/// Signs `claims` as a compact JWS with the key's precomputed header.
 pub(crate) fn encode<C: Serialize>(key: &SigningKey, claims: &C) -> Result<String> {
-    let header = serde_json::json!({
-        "alg": key.algorithm().as_str(),
-        "kid": key.kid(),
-        "typ": "JWT",
-    });
-    let header = serde_json::to_vec(&header).map_err(|e| Error::key_with("header", e))?;
     let payload = serde_json::to_vec(claims).map_err(|e| Error::key_with("claims", e))?;
     let mut token = String::with_capacity(1024);
-    B64.encode_string(header, &mut token);
+    token.push_str(key.header());
     token.push('.');
     B64.encode_string(payload, &mut token);
     let signature = key.sign(token.as_bytes())?;
@@ -35,11 +27,17 @@ pub(crate) fn encode<C: Serialize>(key: &SigningKey, claims: &C) -> Result<Strin
 }
 
 /// Verifies signature, key, algorithm and audience, and decodes the claims. Time claims are
-/// checked by the caller against its own clock (jsonwebtoken would read the system clock).
+/// checked by the caller against its own clock.
+///
+/// jsonwebtoken parses the header (and so refuses unknown algorithms such as `none`); the
+/// signature is checked against the key's pre-parsed public key, which halves the cost of
+/// an RSA verification compared with `jsonwebtoken::decode` re-parsing the key each time.
 pub(crate) fn verify<C: DeserializeOwned + Audience>(keys: &KeySet, token: &str) -> Result<C> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(Rejection::Malformed.into());
     }
+    let (message, signature) = token.rsplit_once('.').ok_or(Rejection::Malformed)?;
+    let (_, payload) = message.split_once('.').ok_or(Rejection::Malformed)?;
     let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
     if header.crit.is_some() {
         // We implement no JWS extensions, so any critical one must be refused (RFC 7515 4.1.11).
@@ -53,17 +51,12 @@ pub(crate) fn verify<C: DeserializeOwned + Audience>(keys: &KeySet, token: &str)
     if header.alg != key.algorithm().jwt() {
         return Err(Rejection::AlgorithmMismatch.into());
     }
-    let mut validation = Validation::new(key.algorithm().jwt());
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let data = decode::<C>(token, &key.decoding, &validation).map_err(|e| match e.kind() {
-        ErrorKind::InvalidSignature => Rejection::BadSignature,
-        ErrorKind::InvalidAlgorithm => Rejection::AlgorithmMismatch,
-        _ => Rejection::Malformed,
-    })?;
-    let claims = data.claims;
+    let signature = B64.decode(signature).map_err(|_| Rejection::Malformed)?;
+    if !key.verify_signature(message.as_bytes(), &signature) {
+        return Err(Rejection::BadSignature.into());
+    }
+    let payload = B64.decode(payload).map_err(|_| Rejection::Malformed)?;
+    let claims: C = serde_json::from_slice(&payload).map_err(|_| Rejection::Malformed)?;
     if claims.aud() != C::AUDIENCE {
         return Err(Rejection::WrongAudience.into());
     }

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use aws_lc_rs::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey, RsaKeyPair, VerificationAlgorithm,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::DecodingKey;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
@@ -48,6 +49,16 @@ impl Algorithm {
 
     fn is_rsa(self) -> bool {
         matches!(self, Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512)
+    }
+
+    fn verification(self) -> &'static dyn VerificationAlgorithm {
+        match self {
+            Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+            Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Algorithm::EdDSA => &signature::ED25519,
+        }
     }
 
     pub(crate) fn jwt(self) -> jsonwebtoken::Algorithm {
@@ -92,6 +103,7 @@ pub struct SigningKey {
     signer: Signer,
     public: VerifyingKey,
     pkcs8: Vec<u8>,
+    header: String,
     rng: SystemRandom,
 }
 
@@ -215,21 +227,8 @@ impl SigningKey {
             .map_err(|e| Error::key_with("cannot encode RSA key", e))?
             .as_ref()
             .to_vec();
-        let public = kp.public_key();
-        let n = public.modulus().big_endian_without_leading_zero();
-        let e = public.exponent().big_endian_without_leading_zero();
-        let jwk = JwkParams::Rsa {
-            n: B64.encode(n),
-            e: B64.encode(e),
-        };
-        let decoding = DecodingKey::from_rsa_raw_components(n, e);
-        Ok(Self::assemble(
-            Signer::Rsa(kp, encoding),
-            alg,
-            jwk,
-            decoding,
-            pkcs8,
-        ))
+        let public = VerifyingKey::rsa(kp.public_key(), alg)?;
+        Ok(Self::assemble(Signer::Rsa(kp, encoding), public, pkcs8))
     }
 
     fn ecdsa(kp: EcdsaKeyPair, alg: Option<Algorithm>) -> Result<Self> {
@@ -250,14 +249,8 @@ impl SigningKey {
             x: B64.encode(x),
             y: B64.encode(y),
         };
-        let decoding = jwk.decoding_key()?;
-        Ok(Self::assemble(
-            Signer::Ecdsa(kp),
-            Algorithm::ES256,
-            jwk,
-            decoding,
-            pkcs8,
-        ))
+        let public = VerifyingKey::new(Algorithm::ES256, jwk, point)?;
+        Ok(Self::assemble(Signer::Ecdsa(kp), public, pkcs8))
     }
 
     fn ed25519(kp: Ed25519KeyPair, alg: Option<Algorithm>) -> Result<Self> {
@@ -267,38 +260,33 @@ impl SigningKey {
             .map_err(|e| Error::key_with("cannot encode Ed25519 key", e))?
             .as_ref()
             .to_vec();
-        let jwk = JwkParams::Okp {
-            x: B64.encode(kp.public_key().as_ref()),
-        };
-        let decoding = jwk.decoding_key()?;
-        Ok(Self::assemble(
-            Signer::Ed25519(kp),
-            Algorithm::EdDSA,
-            jwk,
-            decoding,
-            pkcs8,
-        ))
+        let raw = kp.public_key().as_ref();
+        let jwk = JwkParams::Okp { x: B64.encode(raw) };
+        let public = VerifyingKey::new(Algorithm::EdDSA, jwk, raw)?;
+        Ok(Self::assemble(Signer::Ed25519(kp), public, pkcs8))
     }
 
-    fn assemble(
-        signer: Signer,
-        alg: Algorithm,
-        jwk: JwkParams,
-        decoding: DecodingKey,
-        pkcs8: Vec<u8>,
-    ) -> Self {
+    fn assemble(signer: Signer, public: VerifyingKey, pkcs8: Vec<u8>) -> Self {
+        let header = jws_header(&public);
         SigningKey {
             signer,
-            public: VerifyingKey::new(alg, jwk, decoding, None),
+            public,
             pkcs8,
+            header,
             rng: SystemRandom::new(),
         }
     }
 
     /// Replaces the key id (default: the RFC 7638 thumbprint).
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.public.set_kid(kid.into());
+        self.public.kid = kid.into();
+        self.header = jws_header(&self.public);
         self
+    }
+
+    /// The encoded JWS header segment, computed once per key.
+    pub(crate) fn header(&self) -> &str {
+        &self.header
     }
 
     /// The public half.
@@ -339,6 +327,11 @@ impl SigningKey {
     }
 }
 
+fn jws_header(key: &VerifyingKey) -> String {
+    let header = serde_json::json!({"alg": key.alg.as_str(), "kid": key.kid, "typ": "JWT"});
+    B64.encode(header.to_string())
+}
+
 fn check_fixed(requested: Option<Algorithm>, actual: Algorithm) -> Result<()> {
     match requested {
         Some(a) if a != actual => Err(Error::key(format!("this key signs with {actual}, not {a}"))),
@@ -355,15 +348,6 @@ enum JwkParams {
 }
 
 impl JwkParams {
-    fn decoding_key(&self) -> Result<DecodingKey> {
-        let r = match self {
-            JwkParams::Rsa { n, e } => DecodingKey::from_rsa_components(n, e),
-            JwkParams::Ec { x, y } => DecodingKey::from_ec_components(x, y),
-            JwkParams::Okp { x } => DecodingKey::from_ed_components(x),
-        };
-        r.map_err(|e| Error::key_with("unusable public key", e))
-    }
-
     /// RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
     fn thumbprint(&self) -> String {
         let canonical = match self {
@@ -386,7 +370,7 @@ pub struct VerifyingKey {
     kid: String,
     alg: Algorithm,
     jwk: JwkParams,
-    pub(crate) decoding: Arc<DecodingKey>,
+    parsed: Arc<ParsedPublicKey>,
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -399,18 +383,30 @@ impl fmt::Debug for VerifyingKey {
 }
 
 impl VerifyingKey {
-    fn new(alg: Algorithm, jwk: JwkParams, decoding: DecodingKey, kid: Option<String>) -> Self {
-        let kid = kid.unwrap_or_else(|| jwk.thumbprint());
-        VerifyingKey {
-            kid,
+    /// `raw` is the public key as aws-lc-rs verifies with it: a PKCS#1 `RSAPublicKey`, an
+    /// uncompressed P-256 point, or the 32 Ed25519 bytes. Parsed here, once.
+    fn new(alg: Algorithm, jwk: JwkParams, raw: &[u8]) -> Result<Self> {
+        let parsed = ParsedPublicKey::new(alg.verification(), raw)
+            .map_err(|e| Error::key_with("unusable public key", e))?;
+        Ok(VerifyingKey {
+            kid: jwk.thumbprint(),
             alg,
             jwk,
-            decoding: Arc::new(decoding),
-        }
+            parsed: Arc::new(parsed),
+        })
     }
 
-    fn set_kid(&mut self, kid: String) {
-        self.kid = kid;
+    fn rsa(public: &aws_lc_rs::rsa::PublicKey, alg: Algorithm) -> Result<Self> {
+        let jwk = JwkParams::Rsa {
+            n: B64.encode(public.modulus().big_endian_without_leading_zero()),
+            e: B64.encode(public.exponent().big_endian_without_leading_zero()),
+        };
+        VerifyingKey::new(alg, jwk, public.as_ref())
+    }
+
+    /// Verifies a JWS signature over `message`.
+    pub(crate) fn verify_signature(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed.verify_sig(message, signature).is_ok()
     }
 
     /// Loads a verify-only key from a PEM file: a private key as [`SigningKey::from_pem`]
@@ -430,14 +426,7 @@ impl VerifyingKey {
                     Some(a) if a.is_rsa() => a,
                     Some(a) => return Err(Error::key(format!("an RSA key cannot verify {a}"))),
                 };
-                let n = key.modulus().big_endian_without_leading_zero();
-                let e = key.exponent().big_endian_without_leading_zero();
-                let jwk = JwkParams::Rsa {
-                    n: B64.encode(n),
-                    e: B64.encode(e),
-                };
-                let decoding = DecodingKey::from_rsa_raw_components(n, e);
-                Ok(VerifyingKey::new(alg, jwk, decoding, None))
+                VerifyingKey::rsa(&key, alg)
             }
             _ => SigningKey::from_pem(pem, alg).map(|k| k.public),
         }
