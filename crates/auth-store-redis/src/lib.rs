@@ -23,12 +23,26 @@
 //! everything before its first write, because Redis does not roll a failed script back.
 //! All keys of one subject share one cluster hash tag, derived from the subject so that no
 //! user name (`{`, `}`, any byte) can break it, and every key a script touches is declared
-//! in `KEYS`: no script crosses a slot, and `revoke_subject` is one atomic step. The single
-//! exception to "one request" is [`Rotation::Consumed`](auth_core::Rotation::Consumed),
-//! whose child record is read in a second request after the (write-free) check.
+//! in `KEYS`: no script crosses a slot, and `revoke_subject` is one atomic step.
 //!
 //! Keys, for prefix `P` (default `auth:`) and tag `T`: `P{T}:s` is a hash holding every
 //! family of the subject, `P{T}:t:<token id>` a hash per refresh token.
+//!
+//! Ids are unique across subjects, as in every store, but one subject's slot cannot see
+//! another's. So each id is also *claimed* for its subject by a one-key script under a key
+//! in the id's own slot (`P{f:<family id>}`, `P{t:<token id>}`), and the claims decide
+//! between subjects while each subject's scripts decide within it. `insert_family` claims
+//! both ids, then runs its script (two round trips; logins are rare next to rotations) and
+//! is refused with `Conflict` if another subject holds either id. `rotate` claims the new
+//! token id concurrently with its script, so a rotation stays one round trip, and gives a
+//! fresh claim back when the rotation did not happen. Should the new id turn out to be held
+//! by another subject (only if the caller reuses ids; they are 122-bit random), the
+//! rotation has already happened and is reported as `Conflict`. A family id's claim lasts
+//! as long as its first token's record.
+//!
+//! [`Rotation::Consumed`](auth_core::Rotation::Consumed) takes a second request: the child
+//! record is read after the (write-free) check, because its key is only known from the old
+//! token's record.
 //!
 //! # Expiry
 //! Records carry TTLs set to the latest time they can still matter, measured from the times

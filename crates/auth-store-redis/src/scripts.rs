@@ -56,6 +56,24 @@ return 'ok'
     )
 });
 
+/// Claims an id for a subject. KEYS: the claim. ARGV: the subject's hash key, ttl_ms.
+/// Returns 1 if newly claimed, 2 if this subject already held it (a retried or refused
+/// earlier write; its TTL is extended), 0 if another subject holds it.
+pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder ~= ARGV[1] then return 0 end
+extend(KEYS[1], tonumber(ARGV[2]))
+return 2
+",
+    )
+});
+
 /// `rotate`. KEYS: old token, new token, subject. ARGV: old id, new id, issued_us,
 /// expires_us, now_us, ttl_ms. Replies, in the order the trait checks them:
 /// `{notfound}`, `{revoked, family, record, revocation}`, `{expired}`,

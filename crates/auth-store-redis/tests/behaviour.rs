@@ -277,6 +277,42 @@ async fn any_user_name_works(store: DynTokenStore) {
     }
 }
 
+/// Ids are unique across subjects (held by claims), and a refused write gives back the
+/// claims it took, so the id stays free for whoever really uses it.
+async fn ids_are_claimed_across_subjects(store: DynTokenStore) {
+    let t = epoch();
+    let later = t + Duration::minutes(1);
+    let alice = family("alice", t, false);
+    let first = token(t, Duration::hours(1));
+    must(store.insert_family(&alice, &first).await);
+
+    // A rotation that does not happen leaves its new id free for another subject.
+    let unused = token(t, Duration::hours(1));
+    let r = must(
+        store
+            .rotate("alice", TokenId::random(), &unused, later)
+            .await,
+    );
+    assert_eq!(r, Rotation::NotFound);
+    must(store.insert_family(&family("bob", t, false), &unused).await);
+
+    // bob cannot take alice's family id; the token id his refused login claimed is free.
+    let mut dup = family("bob", t, false);
+    dup.id = alice.id;
+    let second = token(t, Duration::hours(1));
+    let r = store.insert_family(&dup, &second).await;
+    assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+    must(
+        store
+            .insert_family(&family("carol", t, false), &second)
+            .await,
+    );
+
+    // Rotating into an id another subject holds is reported as the conflict it is.
+    let r = store.rotate("alice", first.id, &second, later).await;
+    assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+}
+
 fn must<T>(r: auth_core::Result<T>) -> T {
     r.unwrap_or_else(|e| panic!("the store failed: {e} ({e:?})"))
 }
@@ -298,6 +334,11 @@ macro_rules! on {
             #[tokio::test(flavor = "multi_thread")]
             async fn two_clients_race_one_winner_per_token() {
                 two_clients_race($url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn ids_are_unique_across_subjects() {
+                ids_are_claimed_across_subjects(common::$backend().await).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
