@@ -1,15 +1,4 @@
-//! Issue, rotate and revoke JWT access/refresh token pairs.
-//!
-//! This crate re-exports [`auth_core`] (the token service, keys, the [`TokenStore`] trait and
-//! the in-memory store) and picks the store backends compiled in through cargo features:
-//!
-//! | feature    | backend crate         | URL schemes                                   |
-//! |------------|-----------------------|-----------------------------------------------|
-//! | `sqlite`   | `auth-store-sqlite`   | `sqlite://PATH`                               |
-//! | `postgres` | `auth-store-postgres` | `postgres://…`, `postgresql://…`              |
-//! | `redis`    | `auth-store-redis`    | `redis://HOST:PORT[/DB]`, `redis-cluster://H:P[,H:P…]` |
-//!
-//! `memory://` (a [`MemoryStore`], nothing persisted) is always available.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations, rust_2018_idioms)]
