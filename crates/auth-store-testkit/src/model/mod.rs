@@ -22,7 +22,7 @@ use ops::Op;
 /// enough to take seconds against a database over the network.
 pub const MODEL_CASES: u32 = 32;
 /// The longest generated sequence.
-pub const MODEL_MAX_OPS: usize = 48;
+pub const MODEL_MAX_OPS: usize = 64;
 /// How many candidate sequences shrinking may run after a failure.
 const MAX_SHRINK_RUNS: u32 = 256;
 

@@ -2,7 +2,6 @@
 
 use auth_core::RevokeReason;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::strategy::SBoxedStrategy;
 
 /// The subjects operations run under (one with braces, for hash-tagging stores).
@@ -11,12 +10,13 @@ pub(super) const SUBJECTS: [&str; 3] = ["alice", "bob", "carol{x}"];
 /// Token lifetimes, in minutes: all long enough that no record vanishes in real time.
 const TTL_MINUTES: [i64; 3] = [10, 60, 180];
 
-/// Which id an operation names: a never-used one, or one used earlier in the sequence
-/// (whether or not the store accepted it).
+/// Which id an operation names: a never-used one, or the `n`th most recently used one
+/// (whether or not the store accepted it). Counting from the most recent keeps a pick's
+/// meaning when shrinking removes earlier operations.
 #[derive(Debug, Clone)]
 pub(super) enum Pick {
     Fresh,
-    Known(Index),
+    Recent(usize),
 }
 
 /// Under which subject an operation names an id: the one it was created under, or any.
@@ -51,8 +51,10 @@ pub(super) enum Op {
         family: Pick,
         reason: RevokeReason,
     },
+    /// Revokes the subject `who` names for the picked token (usually its owner).
     RevokeSubject {
-        subject: usize,
+        who: Who,
+        token: Pick,
         reason: RevokeReason,
     },
     TokenStatus {
@@ -69,17 +71,23 @@ pub(super) enum Op {
         minutes: i64,
         micros: i64,
     },
-    /// Moves the clock to exactly the expiry of a known token, if that is ahead.
+    /// Moves the clock to exactly the expiry of the `token`th most recent token, if that
+    /// is ahead.
     AdvanceToExpiry {
-        token: Index,
+        token: usize,
     },
+}
+
+/// How far back a pick reaches: the last few ids, parents and grandparents included.
+fn recent() -> impl Strategy<Value = usize> {
+    prop_oneof![3 => 0..3usize, 1 => 0..12usize]
 }
 
 /// Mostly ids seen before, so operations hit records; sometimes unknown ones.
 fn known() -> impl Strategy<Value = Pick> {
     prop_oneof![
         1 => Just(Pick::Fresh),
-        8 => any::<Index>().prop_map(Pick::Known),
+        8 => recent().prop_map(Pick::Recent),
     ]
 }
 
@@ -87,7 +95,7 @@ fn known() -> impl Strategy<Value = Pick> {
 fn fresh() -> impl Strategy<Value = Pick> {
     prop_oneof![
         12 => Just(Pick::Fresh),
-        1 => any::<Index>().prop_map(Pick::Known),
+        1 => recent().prop_map(Pick::Recent),
     ]
 }
 
@@ -130,18 +138,18 @@ fn op() -> impl Strategy<Value = Op> {
             token,
             ttl_minutes,
         }),
-        1 => (who(), known(), reason())
+        2 => (who(), known(), reason())
             .prop_map(|(who, token, reason)| Op::RevokeToken { who, token, reason }),
         1 => (who(), known(), reason())
             .prop_map(|(who, family, reason)| Op::RevokeFamily { who, family, reason }),
-        1 => (subject(), reason())
-            .prop_map(|(subject, reason)| Op::RevokeSubject { subject, reason }),
+        2 => (who(), known(), reason())
+            .prop_map(|(who, token, reason)| Op::RevokeSubject { who, token, reason }),
         2 => (who(), known()).prop_map(|(who, token)| Op::TokenStatus { who, token }),
         1 => (who(), known()).prop_map(|(who, family)| Op::FamilyStatus { who, family }),
-        1 => Just(Op::Purge),
-        2 => (prop_oneof![Just(1i64), Just(9), Just(35), Just(70), Just(200)], 0..1_000_000i64)
+        3 => Just(Op::Purge),
+        3 => (prop_oneof![Just(1i64), Just(9), Just(35), Just(70), Just(200)], 0..1_000_000i64)
             .prop_map(|(minutes, micros)| Op::Advance { minutes, micros }),
-        1 => any::<Index>().prop_map(|token| Op::AdvanceToExpiry { token }),
+        2 => recent().prop_map(|token| Op::AdvanceToExpiry { token }),
     ]
 }
 

@@ -106,22 +106,28 @@ pub(super) async fn apply(store: &dyn TokenStore, call: &Call) -> Outcome {
     }
 }
 
-/// A token id the sequence has used, under which subject, and until when it lives.
+/// The index of the `n`th most recent of `len` (> 0) entries, wrapping around.
+fn recent(len: usize, n: usize) -> usize {
+    len - 1 - n % len
+}
+
+/// A token the reference store holds, whose, and until when it lives.
 #[derive(Debug, Clone, Copy)]
-struct UsedToken {
+struct KnownToken {
     id: TokenId,
     subject: usize,
     expires_at: OffsetDateTime,
 }
 
-/// Turns generated operations into calls: keeps the clock and every id used so far.
+/// Turns generated operations into calls: keeps the clock, and every token and family
+/// the reference store accepted, for later operations to pick.
 ///
 /// Ids are numbered (tokens `…-8001-00000000000N`, families `…-8002-…`) so failure output
 /// is readable; every case runs on a fresh store, so they never collide across cases.
 #[derive(Debug)]
 struct Resolver {
     now: OffsetDateTime,
-    tokens: Vec<UsedToken>,
+    tokens: Vec<KnownToken>,
     families: Vec<(FamilyId, usize)>,
     next: u128,
 }
@@ -141,33 +147,21 @@ impl Resolver {
         Uuid::from_u128((0x4000_8000 | kind) << 48 | self.next)
     }
 
-    /// `iat` and `exp` of a token minted now, in whole seconds like a JWT's.
-    fn lifetime(&self, ttl_minutes: i64) -> (OffsetDateTime, OffsetDateTime) {
+    /// A never-used token id, minted now, living `ttl_minutes` (whole seconds, like a JWT).
+    fn new_token(&mut self, ttl_minutes: i64) -> NewToken {
         let issued_at = whole_seconds(self.now);
-        (issued_at, issued_at + Duration::minutes(ttl_minutes))
-    }
-
-    /// A never-used token id minted now for `subject`, remembered for later picks.
-    fn new_token(&mut self, subject: usize, ttl_minutes: i64) -> NewToken {
-        let (issued_at, expires_at) = self.lifetime(ttl_minutes);
-        let token = NewToken {
+        NewToken {
             id: TokenId::from_uuid(self.uuid(1)),
             issued_at,
-            expires_at,
-        };
-        self.tokens.push(UsedToken {
-            id: token.id,
-            subject,
-            expires_at: token.expires_at,
-        });
-        token
+            expires_at: issued_at + Duration::minutes(ttl_minutes),
+        }
     }
 
-    /// A used token (and its subject), or a never-used id.
+    /// A known token (and its owner), or a never-used id.
     fn token(&mut self, pick: &Pick) -> (TokenId, usize) {
         match pick {
-            Pick::Known(ix) if !self.tokens.is_empty() => {
-                let t = self.tokens[ix.index(self.tokens.len())];
+            Pick::Recent(n) if !self.tokens.is_empty() => {
+                let t = self.tokens[recent(self.tokens.len(), *n)];
                 (t.id, t.subject)
             }
             _ => (TokenId::from_uuid(self.uuid(1)), 0),
@@ -176,8 +170,8 @@ impl Resolver {
 
     fn family(&mut self, pick: &Pick) -> (FamilyId, usize) {
         match pick {
-            Pick::Known(ix) if !self.families.is_empty() => {
-                self.families[ix.index(self.families.len())]
+            Pick::Recent(n) if !self.families.is_empty() => {
+                self.families[recent(self.families.len(), *n)]
             }
             _ => (FamilyId::from_uuid(self.uuid(2)), 0),
         }
@@ -189,6 +183,30 @@ impl Resolver {
             Who::Subject(i) => i,
         };
         SUBJECTS[index % SUBJECTS.len()].to_owned()
+    }
+
+    /// Remembers what the reference store accepted, so later picks hit real records.
+    fn learn(&mut self, call: &Call, reference: &Outcome) {
+        let subject = |name: &str| SUBJECTS.iter().position(|s| *s == name).unwrap_or(0);
+        match (call, reference) {
+            (Call::InsertFamily(family, first), Outcome::Inserted) => {
+                let owner = subject(&family.subject);
+                self.families.push((family.id, owner));
+                self.tokens.push(KnownToken {
+                    id: first.id,
+                    subject: owner,
+                    expires_at: first.expires_at,
+                });
+            }
+            (Call::Rotate(_, _, new, _), Outcome::Rotation(Rotation::Rotated { family })) => {
+                self.tokens.push(KnownToken {
+                    id: new.id,
+                    subject: subject(&family.subject),
+                    expires_at: new.expires_at,
+                });
+            }
+            _ => {}
+        }
     }
 
     /// The call for `op`, or `None` if it only moves the clock.
@@ -203,24 +221,13 @@ impl Resolver {
                 token,
             } => {
                 let subject = *subject % SUBJECTS.len();
-                let (family_id, _) = self.family(family);
-                if matches!(family, Pick::Fresh) || self.families.is_empty() {
-                    self.families.push((family_id, subject));
+                let (family, _) = self.family(family);
+                let mut first = self.new_token(*ttl_minutes);
+                if let Pick::Recent(_) = token {
+                    first.id = self.token(token).0;
                 }
-                let first = match token {
-                    Pick::Known(_) if !self.tokens.is_empty() => {
-                        let (taken, _) = self.token(token);
-                        let (issued_at, expires_at) = self.lifetime(*ttl_minutes);
-                        NewToken {
-                            id: taken,
-                            issued_at,
-                            expires_at,
-                        }
-                    }
-                    _ => self.new_token(subject, *ttl_minutes),
-                };
                 let family = Family {
-                    id: family_id,
+                    id: family,
                     subject: SUBJECTS[subject].to_owned(),
                     long_term: *long_term,
                     created_at: now,
@@ -234,7 +241,7 @@ impl Resolver {
                 ttl_minutes,
             } => {
                 let (old, owner) = self.token(token);
-                let new = self.new_token(owner, *ttl_minutes);
+                let new = self.new_token(*ttl_minutes);
                 Call::Rotate(Self::subject(*who, owner), old, new, now)
             }
             Op::RevokeToken { who, token, reason } => {
@@ -249,8 +256,9 @@ impl Resolver {
                 let (id, owner) = self.family(family);
                 Call::RevokeFamily(Self::subject(*who, owner), id, *reason, now)
             }
-            Op::RevokeSubject { subject, reason } => {
-                Call::RevokeSubject(Self::subject(Who::Subject(*subject), 0), *reason, now)
+            Op::RevokeSubject { who, token, reason } => {
+                let (_, owner) = self.token(token);
+                Call::RevokeSubject(Self::subject(*who, owner), *reason, now)
             }
             Op::TokenStatus { who, token } => {
                 let (id, owner) = self.token(token);
@@ -266,7 +274,8 @@ impl Resolver {
                 return None;
             }
             Op::AdvanceToExpiry { token } => {
-                if let Some(t) = self.tokens.get(token.index(self.tokens.len().max(1))) {
+                if !self.tokens.is_empty() {
+                    let t = self.tokens[recent(self.tokens.len(), *token)];
                     self.now = self.now.max(t.expires_at);
                 }
                 return None;
@@ -294,6 +303,7 @@ pub(super) async fn run(store: &dyn TokenStore, ops: &[Op]) -> Result<(), String
         };
         let got = apply(store, &call).await;
         let want = apply(&purging, &call).await;
+        resolver.learn(&call, &want);
         let alternative = match call {
             Call::Purge(..) => Outcome::Count(0),
             _ => apply(&unpurged, &call).await,

@@ -1,0 +1,413 @@
+//! The suite bites: deliberately broken stores fail the checks meant to catch them.
+//!
+//! `MutantStore` is a minimal copy of `MemoryStore` with one optional defect. Unbroken it
+//! passes the whole suite (module `faithful`), so each failure below comes from its defect.
+//! Every test runs every check against one mutant, prints which checks caught it, and
+//! asserts that the checks responsible for that clause are among them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use auth_core::time::OffsetDateTime;
+use auth_core::{
+    DynTokenStore, Error, Family, FamilyId, NewToken, RefreshToken, Result, Revocation,
+    RevokeReason, Rotation, TokenId, TokenState, TokenStore,
+};
+use auth_store_testkit as kit;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+/// The one defect a [`MutantStore`] has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Defect {
+    None,
+    /// `rotate` checks under the lock, yields, then writes under a new lock.
+    NonAtomicRotate,
+    /// `rotate` reports `Expired` before `Revoked`.
+    ExpiryBeforeRevocation,
+    /// `purge_expired` also deletes consumed tokens that have not expired.
+    PurgeDeletesConsumed,
+    /// `revoke_subject` counts families that were already revoked.
+    RevokeSubjectCountsRevoked,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    tokens: HashMap<TokenId, RefreshToken>,
+    families: HashMap<FamilyId, Family>,
+}
+
+#[derive(Debug)]
+struct MutantStore {
+    defect: Defect,
+    tables: Mutex<Tables>,
+}
+
+fn store_with(defect: Defect) -> DynTokenStore {
+    Arc::new(MutantStore {
+        defect,
+        tables: Mutex::new(Tables::default()),
+    })
+}
+
+impl MutantStore {
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What `rotate` reports without changing anything, or `None` if `old` is live.
+    fn refusal(
+        &self,
+        t: &Tables,
+        subject: &str,
+        old: TokenId,
+        now: OffsetDateTime,
+    ) -> Option<Rotation> {
+        let Some(token) = t.tokens.get(&old).filter(|tok| tok.subject == subject) else {
+            return Some(Rotation::NotFound);
+        };
+        let Some(family) = t.families.get(&token.family).cloned() else {
+            return Some(Rotation::NotFound);
+        };
+        let expired = token.expires_at <= now;
+        if self.defect == Defect::ExpiryBeforeRevocation && expired {
+            return Some(Rotation::Expired);
+        }
+        if family.revoked.is_some() {
+            return Some(Rotation::Revoked { family });
+        }
+        if expired {
+            return Some(Rotation::Expired);
+        }
+        token.consumed_at.map(|consumed_at| Rotation::Consumed {
+            family,
+            consumed_at,
+            child: token.child.and_then(|c| t.tokens.get(&c).cloned()),
+        })
+    }
+
+    fn write_rotation(
+        t: &mut Tables,
+        old: TokenId,
+        new: &NewToken,
+        now: OffsetDateTime,
+    ) -> Result<Rotation> {
+        let Some(token) = t.tokens.get(&old).cloned() else {
+            return Ok(Rotation::NotFound);
+        };
+        let Some(family) = t.families.get(&token.family).cloned() else {
+            return Ok(Rotation::NotFound);
+        };
+        if t.tokens.contains_key(&new.id) {
+            return Err(Error::Conflict { backend: "mutant" });
+        }
+        t.tokens.insert(
+            new.id,
+            RefreshToken {
+                id: new.id,
+                family: family.id,
+                subject: family.subject.clone(),
+                issued_at: new.issued_at,
+                expires_at: new.expires_at,
+                consumed_at: None,
+                parent: Some(old),
+                child: None,
+            },
+        );
+        if let Some(token) = t.tokens.get_mut(&old) {
+            token.consumed_at = Some(now);
+            token.child = Some(new.id);
+        }
+        Ok(Rotation::Rotated { family })
+    }
+
+    fn revoke(t: &mut Tables, id: FamilyId, reason: RevokeReason, now: OffsetDateTime) -> u64 {
+        match t.families.get_mut(&id) {
+            Some(f) if f.revoked.is_none() => {
+                f.revoked = Some(Revocation { at: now, reason });
+                1
+            }
+            _ => 0,
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for MutantStore {
+    async fn insert_family(&self, family: &Family, first: &NewToken) -> Result<()> {
+        let mut t = self.lock();
+        if t.families.contains_key(&family.id) || t.tokens.contains_key(&first.id) {
+            return Err(Error::Conflict { backend: "mutant" });
+        }
+        t.tokens.insert(
+            first.id,
+            RefreshToken {
+                id: first.id,
+                family: family.id,
+                subject: family.subject.clone(),
+                issued_at: first.issued_at,
+                expires_at: first.expires_at,
+                consumed_at: None,
+                parent: None,
+                child: None,
+            },
+        );
+        t.families.insert(family.id, family.clone());
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        subject: &str,
+        old: TokenId,
+        new: &NewToken,
+        now: OffsetDateTime,
+    ) -> Result<Rotation> {
+        if self.defect == Defect::NonAtomicRotate {
+            let refusal = self.refusal(&self.lock(), subject, old, now);
+            if let Some(outcome) = refusal {
+                return Ok(outcome);
+            }
+            // The lock is released here: another rotation can read the same live token.
+            tokio::task::yield_now().await;
+            return Self::write_rotation(&mut self.lock(), old, new, now);
+        }
+        let mut t = self.lock();
+        match self.refusal(&t, subject, old, now) {
+            Some(outcome) => Ok(outcome),
+            None => Self::write_rotation(&mut t, old, new, now),
+        }
+    }
+
+    async fn revoke_token(
+        &self,
+        subject: &str,
+        id: TokenId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let mut t = self.lock();
+        match t
+            .tokens
+            .get(&id)
+            .filter(|tok| tok.subject == subject)
+            .map(|tok| tok.family)
+        {
+            Some(family) => Ok(Self::revoke(&mut t, family, reason, now)),
+            None => Ok(0),
+        }
+    }
+
+    async fn revoke_family(
+        &self,
+        subject: &str,
+        family: FamilyId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let mut t = self.lock();
+        if t.families.get(&family).is_none_or(|f| f.subject != subject) {
+            return Ok(0);
+        }
+        Ok(Self::revoke(&mut t, family, reason, now))
+    }
+
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let mut t = self.lock();
+        let ids: Vec<FamilyId> = t
+            .families
+            .values()
+            .filter(|f| f.subject == subject)
+            .map(|f| f.id)
+            .collect();
+        let changed: u64 = ids
+            .iter()
+            .map(|id| Self::revoke(&mut t, *id, reason, now))
+            .sum();
+        if self.defect == Defect::RevokeSubjectCountsRevoked {
+            return Ok(ids.len() as u64);
+        }
+        Ok(changed)
+    }
+
+    async fn token_status(&self, subject: &str, id: TokenId) -> Result<Option<TokenState>> {
+        let t = self.lock();
+        let Some(token) = t.tokens.get(&id).filter(|tok| tok.subject == subject) else {
+            return Ok(None);
+        };
+        Ok(t.families.get(&token.family).map(|family| TokenState {
+            token: token.clone(),
+            family: family.clone(),
+        }))
+    }
+
+    async fn family_status(&self, subject: &str, family: FamilyId) -> Result<Option<Family>> {
+        Ok(self
+            .lock()
+            .families
+            .get(&family)
+            .filter(|f| f.subject == subject)
+            .cloned())
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime, batch: u32) -> Result<u64> {
+        let mut t = self.lock();
+        let batch = batch as usize;
+        let purge_consumed = self.defect == Defect::PurgeDeletesConsumed;
+        let dead: Vec<TokenId> = t
+            .tokens
+            .values()
+            .filter(|tok| tok.expires_at <= now || (purge_consumed && tok.consumed_at.is_some()))
+            .map(|tok| tok.id)
+            .take(batch)
+            .collect();
+        for id in &dead {
+            t.tokens.remove(id);
+        }
+        let with_tokens: std::collections::HashSet<FamilyId> =
+            t.tokens.values().map(|tok| tok.family).collect();
+        let empty: Vec<FamilyId> = t
+            .families
+            .keys()
+            .filter(|id| !with_tokens.contains(id))
+            .copied()
+            .take(batch - dead.len())
+            .collect();
+        for id in &empty {
+            t.families.remove(id);
+        }
+        Ok((dead.len() + empty.len()) as u64)
+    }
+}
+
+/// The unbroken copy passes the whole suite, through the macro as a backend would use it.
+mod faithful {
+    async fn store() -> auth_core::DynTokenStore {
+        super::store_with(super::Defect::None)
+    }
+
+    auth_store_testkit::conformance_tests!(store);
+}
+
+type Check = fn(DynTokenStore) -> BoxFuture<'static, ()>;
+
+macro_rules! checks {
+    ($($check:ident),+ $(,)?) => {
+        [$((stringify!($check), (|s| kit::$check(s).boxed()) as Check)),+]
+    };
+}
+
+/// Every check that takes one store (the model-based check is run separately).
+fn single_store_checks() -> impl Iterator<Item = (&'static str, Check)> {
+    checks![
+        check_insert_then_status_returns_it,
+        check_insert_duplicate_family_conflicts,
+        check_insert_duplicate_token_conflicts,
+        check_status_of_unknown_is_none,
+        check_subjects_are_opaque,
+        check_rotate_live_token_rotates,
+        check_rotate_consumed_reports_child,
+        check_rotate_consumed_reports_child_current_state,
+        check_rotate_revoked_checked_first,
+        check_rotate_expired,
+        check_rotate_unknown_is_not_found,
+        check_rotate_wrong_subject_is_not_found,
+        check_reuse_revokes_whole_family,
+        check_revocation_keeps_first_reason,
+        check_revoke_token_revokes_its_family,
+        check_revoke_family_revokes_one_family,
+        check_revoke_subject_revokes_all_its_families,
+        check_revoke_unknown_is_zero,
+        check_expiry_follows_callers_clock,
+        check_purge_keeps_what_reuse_detection_needs,
+        check_purge_removes_expired_records,
+        check_purge_respects_batch,
+        check_concurrent_rotate_has_one_winner,
+        check_concurrent_revoke_subject_and_rotate,
+    ]
+    .into_iter()
+}
+
+/// The names of the checks that fail (panic) on a store with `defect`.
+async fn caught_by(defect: Defect) -> BTreeSet<&'static str> {
+    let mut caught = BTreeSet::new();
+    for (name, check) in single_store_checks() {
+        if AssertUnwindSafe(check(store_with(defect)))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            caught.insert(name);
+        }
+    }
+    let model = kit::check_matches_memory_model(|| async move { store_with(defect) });
+    if AssertUnwindSafe(model).catch_unwind().await.is_err() {
+        caught.insert("check_matches_memory_model");
+    }
+    println!("{defect:?} is caught by: {caught:#?}");
+    caught
+}
+
+async fn assert_caught(defect: Defect, by: &[&str]) {
+    let caught = caught_by(defect).await;
+    for check in by {
+        assert!(
+            caught.contains(check),
+            "{check} must fail on a store with {defect:?}; failing checks: {caught:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn non_atomic_rotate_is_caught() {
+    assert_caught(
+        Defect::NonAtomicRotate,
+        &["check_concurrent_rotate_has_one_winner"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expiry_before_revocation_is_caught() {
+    assert_caught(
+        Defect::ExpiryBeforeRevocation,
+        &[
+            "check_rotate_revoked_checked_first",
+            "check_matches_memory_model",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purge_deleting_consumed_tokens_is_caught() {
+    assert_caught(
+        Defect::PurgeDeletesConsumed,
+        &[
+            "check_purge_keeps_what_reuse_detection_needs",
+            "check_purge_removes_expired_records",
+            "check_matches_memory_model",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoke_subject_counting_revoked_families_is_caught() {
+    assert_caught(
+        Defect::RevokeSubjectCountsRevoked,
+        &[
+            "check_revoke_subject_revokes_all_its_families",
+            "check_revocation_keeps_first_reason",
+            "check_matches_memory_model",
+        ],
+    )
+    .await;
+}
