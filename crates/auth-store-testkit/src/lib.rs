@@ -55,8 +55,8 @@ mod model;
 mod support;
 
 pub use checks::concurrency::{
-    RACE_ROUNDS, ROTATE_TASKS, check_concurrent_revoke_subject_and_rotate,
-    check_concurrent_rotate_has_one_winner,
+    RACE_ROUNDS, ROTATE_TASKS, check_concurrent_revocations_count_once,
+    check_concurrent_revoke_subject_and_rotate, check_concurrent_rotate_has_one_winner,
 };
 pub use checks::expiry::check_expiry_follows_callers_clock;
 pub use checks::insert::{
@@ -116,6 +116,7 @@ macro_rules! conformance_tests {
             check_purge_respects_batch,
             check_concurrent_rotate_has_one_winner,
             check_concurrent_revoke_subject_and_rotate,
+            check_concurrent_revocations_count_once,
         );
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -31,6 +31,8 @@ enum Defect {
     PurgeDeletesConsumed,
     /// `revoke_subject` counts families that were already revoked.
     RevokeSubjectCountsRevoked,
+    /// `revoke_family` checks under the lock, yields, then writes under a new lock.
+    NonAtomicRevokeFamily,
 }
 
 #[derive(Debug, Default)]
@@ -207,8 +209,24 @@ impl TokenStore for MutantStore {
         reason: RevokeReason,
         now: OffsetDateTime,
     ) -> Result<u64> {
+        let unrevoked = |t: &Tables| {
+            t.families
+                .get(&family)
+                .is_some_and(|f| f.subject == subject && f.revoked.is_none())
+        };
+        if self.defect == Defect::NonAtomicRevokeFamily {
+            if !unrevoked(&self.lock()) {
+                return Ok(0);
+            }
+            // The lock is released here: another revocation can see the family unrevoked.
+            tokio::task::yield_now().await;
+            if let Some(f) = self.lock().families.get_mut(&family) {
+                f.revoked = Some(Revocation { at: now, reason });
+            }
+            return Ok(1);
+        }
         let mut t = self.lock();
-        if t.families.get(&family).is_none_or(|f| f.subject != subject) {
+        if !unrevoked(&t) {
             return Ok(0);
         }
         Ok(Self::revoke(&mut t, family, reason, now))
@@ -331,6 +349,7 @@ fn single_store_checks() -> impl Iterator<Item = (&'static str, Check)> {
         check_purge_respects_batch,
         check_concurrent_rotate_has_one_winner,
         check_concurrent_revoke_subject_and_rotate,
+        check_concurrent_revocations_count_once,
     ]
     .into_iter()
 }
@@ -408,6 +427,15 @@ async fn revoke_subject_counting_revoked_families_is_caught() {
             "check_revocation_keeps_first_reason",
             "check_matches_memory_model",
         ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn non_atomic_revocation_is_caught() {
+    assert_caught(
+        Defect::NonAtomicRevokeFamily,
+        &["check_concurrent_revocations_count_once"],
     )
     .await;
 }

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use auth_core::time::{Duration, OffsetDateTime};
-use auth_core::{DynTokenStore, NewToken, Result, RevokeReason, Rotation};
+use auth_core::{DynTokenStore, NewToken, Result, Revocation, RevokeReason, Rotation};
 use tokio::sync::Barrier;
 use tokio::task::JoinHandle;
 
 use crate::fixtures::{TOKEN_TTL, epoch, login, new_token};
 use crate::support::{describe, must};
 
-/// How many tasks race to rotate one token.
+/// How many tasks race in each round of a concurrency check (e.g. to rotate one token).
 pub const ROTATE_TASKS: usize = 64;
 /// How many tokens each race check goes through.
 pub const RACE_ROUNDS: usize = 20;
@@ -190,5 +190,68 @@ pub async fn check_concurrent_revoke_subject_and_rotate(store: DynTokenStore) {
                 ),
             }
         }
+    }
+}
+
+/// 64 tasks revoke one family at once, each with its own time and reason: exactly one of
+/// them counts the family, and the family keeps that one's revocation (a later writer
+/// must not overwrite the first reason, e.g. `logout` over `reuse`). Repeated 20 times,
+/// racing `revoke_token`, `revoke_family` and `revoke_subject` in turn.
+pub async fn check_concurrent_revocations_count_once(store: DynTokenStore) {
+    const CLAUSE: &str = "concurrent revocations of one family: exactly one counts it";
+    const REASONS: [RevokeReason; 3] = [
+        RevokeReason::Reuse,
+        RevokeReason::Revoked,
+        RevokeReason::Logout,
+    ];
+    let t = epoch();
+    for round in 0..RACE_ROUNDS {
+        let subject = format!("user-{round}");
+        let l = login(&subject, t, TOKEN_TTL);
+        must(store.insert_family(&l.family, &l.first).await, CLAUSE);
+        let barrier = Arc::new(Barrier::new(ROTATE_TASKS));
+        let racers: Vec<_> = (0..ROTATE_TASKS)
+            .map(|i| {
+                let revocation = Revocation {
+                    at: t + Duration::minutes(1) + Duration::microseconds(i as i64),
+                    reason: REASONS[i % REASONS.len()],
+                };
+                let (store, barrier, subject) = (store.clone(), barrier.clone(), subject.clone());
+                let (token, family) = (l.first.id, l.family.id);
+                let handle = tokio::spawn(async move {
+                    barrier.wait().await;
+                    let Revocation { at, reason } = revocation;
+                    match round % 3 {
+                        0 => store.revoke_token(&subject, token, reason, at).await,
+                        1 => store.revoke_family(&subject, family, reason, at).await,
+                        _ => store.revoke_subject(&subject, reason, at).await,
+                    }
+                });
+                (revocation, handle)
+            })
+            .collect();
+
+        let mut winners = Vec::new();
+        for (revocation, handle) in racers {
+            match join(handle, CLAUSE).await {
+                0 => {}
+                1 => winners.push(revocation),
+                n => panic!("{CLAUSE}: round {round}: one family cannot count as {n} revoked"),
+            }
+        }
+        let [winner] = winners[..] else {
+            panic!(
+                "{CLAUSE}: round {round}: {} of {ROTATE_TASKS} concurrent revocations of one \
+                 family returned 1",
+                winners.len()
+            );
+        };
+        let family = must(store.family_status(&subject, l.family.id).await, CLAUSE);
+        assert_eq!(
+            family.and_then(|f| f.revoked),
+            Some(winner),
+            "{CLAUSE}: round {round}: the family must keep the revocation of the call that \
+             counted it"
+        );
     }
 }
