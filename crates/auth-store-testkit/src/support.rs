@@ -39,7 +39,7 @@ pub(crate) enum Observed {
 }
 
 impl Observed {
-    fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         match self {
             Observed::Token(_, _, state) => state.is_some(),
             Observed::Family(_, _, state) => state.is_some(),
