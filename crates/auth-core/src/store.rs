@@ -30,7 +30,8 @@ pub trait TokenStore: Debug + Send + Sync + 'static {
     /// Records a login: a new family and its first refresh token, atomically.
     ///
     /// # Errors
-    /// [`Error::Conflict`](crate::Error::Conflict) if the family or token id exists.
+    /// [`Error::Conflict`](crate::Error::Conflict) if the family or token id exists under any
+    /// subject (ids are global; only lookups are partitioned by subject). Nothing is stored.
     async fn insert_family(&self, family: &Family, first: &NewToken) -> Result<()>;
 
     /// Exchanges `old` for `new`: ONE atomic compare-and-swap.
@@ -42,6 +43,10 @@ pub trait TokenStore: Debug + Send + Sync + 'static {
     /// child `new.id`, and `new` stored in the same family with parent `old`; otherwise
     /// nothing changes. Of any number of concurrent calls for one token, across processes,
     /// at most one returns [`Rotation::Rotated`].
+    ///
+    /// # Errors
+    /// [`Error::Conflict`](crate::Error::Conflict) if `new.id` already exists (nothing
+    /// changes).
     async fn rotate(
         &self,
         subject: &str,
@@ -86,8 +91,8 @@ pub trait TokenStore: Debug + Send + Sync + 'static {
 
     /// Deletes up to `batch` records that can no longer matter at `now`: tokens whose
     /// `expires_at <= now` (consumed or not: an expired token is refused before reuse
-    /// matters), and families left with no token. Returns how many records were deleted;
-    /// call again while it returns `batch` or more. Stores that expire records by TTL may
+    /// matters), and families left with no token. Returns how many records were deleted,
+    /// never more than `batch`; call again while it returns `batch`. Stores that expire records by TTL may
     /// return 0.
     async fn purge_expired(&self, now: OffsetDateTime, batch: u32) -> Result<u64>;
 }
