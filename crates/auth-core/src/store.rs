@@ -92,8 +92,8 @@ pub trait TokenStore: Debug + Send + Sync + 'static {
     /// Deletes up to `batch` records that can no longer matter at `now`: tokens whose
     /// `expires_at <= now` (consumed or not: an expired token is refused before reuse
     /// matters), and families left with no token. Returns how many records were deleted,
-    /// never more than `batch`; call again while it returns `batch`. Stores that expire records by TTL may
-    /// return 0.
+    /// never more than `batch`; call again while it returns `batch`. Stores that expire
+    /// records by TTL may return 0.
     async fn purge_expired(&self, now: OffsetDateTime, batch: u32) -> Result<u64>;
 }
 
