@@ -36,7 +36,7 @@ pub(crate) enum ServeError {
         #[source]
         source: Error,
     },
-    #[error("store {url}: unreachable after {tries} attempts over {secs} s; giving up")]
+    #[error("store {url}: unreachable after {tries} attempts in {secs} s; giving up")]
     StoreUnreachable {
         url: String,
         tries: u32,
@@ -149,15 +149,17 @@ async fn connect_with_retry(url: &str, budget: Duration) -> Result<DynTokenStore
     let mut tries = 0;
     loop {
         tries += 1;
-        // An attempt that hangs (a black-holed address) counts as unreachable too.
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_secs(1));
-        let outcome = match tokio::time::timeout(left, auth_tokens::connect(url)).await {
+        // An attempt that hangs (a black-holed address, a driver that retries inside its
+        // pool) counts as unreachable too; several attempts fit in the budget.
+        let attempt = (budget / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let outcome = match tokio::time::timeout(attempt, auth_tokens::connect(url)).await {
             Ok(outcome) => outcome,
-            Err(elapsed) => Err(Error::Unavailable {
-                backend: "store",
-                source: Box::new(elapsed),
+            Err(_) => Err(Error::Unavailable {
+                backend: backend_name(url),
+                source: Box::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection within {} ms", attempt.as_millis()),
+                )),
             }),
         };
         match outcome {
@@ -165,14 +167,16 @@ async fn connect_with_retry(url: &str, budget: Duration) -> Result<DynTokenStore
                 tracing::info!(store = %shown, "token store ready");
                 return Ok(store);
             }
-            Err(e) if e.is_retryable() && Instant::now() + delay < deadline => {
+            Err(e) if e.is_retryable() && Instant::now() < deadline => {
+                // The last wait is cut short so one more attempt lands on the deadline.
+                let wait = delay.min(deadline.saturating_duration_since(Instant::now()));
                 tracing::warn!(
                     store = %shown,
                     error = %chain(&e),
                     "token store unreachable; retrying in {} ms",
-                    delay.as_millis()
+                    wait.as_millis()
                 );
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(wait).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
             Err(source) if source.is_retryable() => {
@@ -187,6 +191,15 @@ async fn connect_with_retry(url: &str, budget: Duration) -> Result<DynTokenStore
                 return Err(ServeError::StoreConfig { url: shown, source });
             }
         }
+    }
+}
+
+fn backend_name(url: &str) -> &'static str {
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("postgres" | "postgresql") => "postgres",
+        Some("redis" | "rediss" | "redis-cluster") => "redis",
+        Some("sqlite") => "sqlite",
+        _ => "token",
     }
 }
 
