@@ -37,11 +37,10 @@ CREATE TABLE auth_refresh_tokens (
 ) STRICT, WITHOUT ROWID;
 
 -- A token is exchanged at most once, even if the code were wrong: at most one child names
--- a given parent, and a given token is the child of at most one parent.
+-- a given parent. (child_id is only the parent's pointer to that row, so it needs no index
+-- of its own, which keeps the rotation's UPDATE free of index writes.)
 CREATE UNIQUE INDEX auth_refresh_tokens_one_child_per_parent
     ON auth_refresh_tokens (parent_id);
-CREATE UNIQUE INDEX auth_refresh_tokens_child_once
-    ON auth_refresh_tokens (child_id);
 -- Purge emptiness checks and family-wide lookups.
 CREATE INDEX auth_refresh_tokens_family_idx ON auth_refresh_tokens (family_id);
 -- Purge walks tokens in expiry order.

@@ -13,7 +13,7 @@
 //! processes, queue on that row lock; when the winner commits, PostgreSQL re-checks the
 //! waiting updates' `WHERE` against the committed row (READ COMMITTED's re-evaluation), so
 //! they update nothing. A loser then re-runs the statement on a fresh snapshot and reports
-//! the token as consumed, with its child. Unique indexes on `parent_id` and `child_id` make
+//! the token as consumed, with its child. A unique index on `parent_id` makes
 //! a second child impossible even if this reasoning were wrong.
 //!
 //! Every other write is a single statement too, except purge, which is a short
