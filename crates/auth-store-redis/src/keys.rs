@@ -1,9 +1,10 @@
 //! Key names: every key of one subject shares one cluster hash tag.
 //!
 //! Layout, for prefix `P` and subject tag `T`:
-//! - `P{T}:s` — the subject's hash: per family `f:<family>` (`<long_term>:<created_us>`),
-//!   `r:<family>` (`<revoked_us>:<reason>`, set once) and `x:<family>` (server time in ms
-//!   until which the family can matter).
+//! - `P{T}:s` — the subject's hash: per family `f:<family>` (`<long_term>:<created_us>`)
+//!   and `r:<family>` (`<revoked_us>:<reason>`, set once).
+//! - `P{T}:x` — the subject's sorted set of family ids by the server time (ms) until which
+//!   each family can matter (its last token's expiry), to find dead families cheaply.
 //! - `P{T}:t:<token>` — one hash per refresh token: `f` family, `i` issued, `e` expires,
 //!   `c` consumed, `p` parent, `n` child (times in Unix microseconds).
 //!
@@ -18,7 +19,7 @@
 //! script touches is known before the call and passed in `KEYS`, and `revoke_subject` is a
 //! write to one key. The price is that a family's fields cannot carry a TTL of their own
 //! on Redis < 7.4 (no `HEXPIRE`): the hash expires with its longest-lived family, and
-//! `insert_family` drops the fields of families whose `x:` time has passed.
+//! `insert_family` drops the fields of families whose time in `P{T}:x` has passed.
 
 use auth_core::{FamilyId, TokenId};
 use base64::Engine as _;
@@ -47,6 +48,11 @@ impl SubjectKeys {
     /// The subject's hash of family records.
     pub(crate) fn subject(&self) -> String {
         format!("{}:s", self.base)
+    }
+
+    /// The subject's families by the time until which they can matter.
+    pub(crate) fn expiry(&self) -> String {
+        format!("{}:x", self.base)
     }
 
     /// One token's record.
@@ -114,6 +120,7 @@ mod tests {
                 let tag = hash_tag(&keys.subject()).to_owned();
                 assert!(tag.starts_with('u'), "{prefix:?} {subject:?}: tag {tag:?}");
                 assert_eq!(tag, hash_tag(&keys.token(TokenId::random())));
+                assert_eq!(tag, hash_tag(&keys.expiry()));
             }
         }
     }

@@ -26,7 +26,9 @@
 //! in `KEYS`: no script crosses a slot, and `revoke_subject` is one atomic step.
 //!
 //! Keys, for prefix `P` (default `auth:`) and tag `T`: `P{T}:s` is a hash holding every
-//! family of the subject, `P{T}:t:<token id>` a hash per refresh token.
+//! family of the subject, `P{T}:x` a sorted set of those families by the time until which
+//! they matter (so a login can drop dead ones cheaply), `P{T}:t:<token id>` a hash per
+//! refresh token.
 //!
 //! Ids are unique across subjects, as in every store, but one subject's slot cannot see
 //! another's. So each id is also *claimed* for its subject by a one-key script under a key
@@ -50,7 +52,8 @@
 //! margin ([`RedisStore::with_retention`], default 5 minutes): a token — consumed or not,
 //! since a consumed token must be recognised as reused — until its own expiry; a family
 //! until its last token's; a subject's hash until its last family's. Redis deletes them,
-//! so [`purge_expired`](auth_core::TokenStore::purge_expired) always returns 0.
+//! and each login drops up to 64 dead families from its subject's hash, so
+//! [`purge_expired`](auth_core::TokenStore::purge_expired) always returns 0.
 //!
 //! # Failures
 //! - A token is accepted only while its own record **and** its family's record exist: a

@@ -7,8 +7,8 @@
 //! returned as `''` because a Lua `nil` ends a reply array.
 //!
 //! TTLs are passed in milliseconds, relative, as computed by the caller from its own clock;
-//! `x:<family>` records the server time (`TIME`) until which a family can matter, so that
-//! `insert_family` can drop dead families from the subject's hash. Scripts are replicated
+//! the subject's expiry set records the server time (`TIME`) until which each family can
+//! matter, so that `insert_family` can drop dead families from the subject's hash. Scripts are replicated
 //! by their effects (the only mode since Redis 7, the default since 5), so reading `TIME`
 //! before writing is allowed.
 
@@ -28,8 +28,12 @@ end
 local function int(n) return string.format('%.0f', n) end
 ";
 
-/// `insert_family`. KEYS: token, subject. ARGV: family id, family record, issued_us,
-/// expires_us, ttl_ms. Returns `ok` or `conflict`.
+/// `insert_family`. KEYS: token, subject hash, subject's family expiry set. ARGV: family
+/// id, family record, issued_us, expires_us, ttl_ms. Returns `ok` or `conflict`.
+///
+/// Also drops up to 64 families whose last token can no longer matter (by server time),
+/// so a subject's hash does not grow with every login it ever made; the sorted set makes
+/// finding them O(log n) rather than a scan of the hash.
 pub(crate) static INSERT_FAMILY: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -38,19 +42,18 @@ if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HEXISTS', KEYS[2], 'f:' .. 
   return 'conflict'
 end
 local now = now_ms()
-local fields = redis.call('HGETALL', KEYS[2])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. int(now), 'LIMIT', 0, 64)
 -- checks done; writes from here on
-for i = 1, #fields, 2 do
-  local name = fields[i]
-  if string.sub(name, 1, 2) == 'x:' and tonumber(fields[i + 1]) < now then
-    local id = string.sub(name, 3)
-    redis.call('HDEL', KEYS[2], 'f:' .. id, 'r:' .. id, 'x:' .. id)
-  end
+for _, id in ipairs(dead) do
+  redis.call('HDEL', KEYS[2], 'f:' .. id, 'r:' .. id)
+  redis.call('ZREM', KEYS[3], id)
 end
 redis.call('HSET', KEYS[1], 'f', fid, 'i', ARGV[3], 'e', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('HSET', KEYS[2], 'f:' .. fid, ARGV[2], 'x:' .. fid, int(now + ttl))
+redis.call('HSET', KEYS[2], 'f:' .. fid, ARGV[2])
+redis.call('ZADD', KEYS[3], int(now + ttl), fid)
 extend(KEYS[2], ttl)
+extend(KEYS[3], ttl)
 return 'ok'
 ",
     )
@@ -74,7 +77,7 @@ return 2
     )
 });
 
-/// `rotate`. KEYS: old token, new token, subject. ARGV: old id, new id, issued_us,
+/// `rotate`. KEYS: old token, new token, subject hash, family expiry set. ARGV: old id, new id, issued_us,
 /// expires_us, now_us, ttl_ms. Replies, in the order the trait checks them:
 /// `{notfound}`, `{revoked, family, record, revocation}`, `{expired}`,
 /// `{consumed, family, record, consumed_us, child}`, `{conflict}`,
@@ -94,7 +97,7 @@ end
 local tok = redis.call('HMGET', KEYS[1], 'f', 'e', 'c', 'n')
 local fid = tok[1]
 if not fid then return {'notfound'} end
-local fam = redis.call('HMGET', KEYS[3], 'f:' .. fid, 'r:' .. fid, 'x:' .. fid)
+local fam = redis.call('HMGET', KEYS[3], 'f:' .. fid, 'r:' .. fid)
 if not fam[1] then return {'notfound'} end
 if fam[2] then return {'revoked', fid, fam[1], fam[2]} end
 if not tok[2] then return redis.error_reply('CORRUPT token record without expiry') end
@@ -107,10 +110,9 @@ local live_until = now_ms() + ttl
 redis.call('HSET', KEYS[1], 'c', ARGV[5], 'n', ARGV[2])
 redis.call('HSET', KEYS[2], 'f', fid, 'i', ARGV[3], 'e', ARGV[4], 'p', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ttl)
-if tonumber(fam[3] or '0') < live_until then
-  redis.call('HSET', KEYS[3], 'x:' .. fid, int(live_until))
-end
+redis.call('ZADD', KEYS[4], 'GT', int(live_until), fid)
 extend(KEYS[3], ttl)
+extend(KEYS[4], ttl)
 return {'rotated', fid, fam[1]}
 ",
     )

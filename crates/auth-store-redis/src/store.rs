@@ -272,6 +272,7 @@ impl RedisStore {
                     .key(keys.token(old))
                     .key(keys.token(new.id))
                     .key(keys.subject())
+                    .key(keys.expiry())
                     .arg(old.to_string())
                     .arg(new.id.to_string())
                     .arg(micros(new.issued_at))
@@ -350,6 +351,7 @@ impl TokenStore for RedisStore {
                 scripts::INSERT_FAMILY
                     .key(keys.token(first.id))
                     .key(owner)
+                    .key(keys.expiry())
                     .arg(family_field(family.id))
                     .arg(encode_family(family))
                     .arg(micros(first.issued_at))

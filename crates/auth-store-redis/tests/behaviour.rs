@@ -313,6 +313,37 @@ async fn ids_are_claimed_across_subjects(store: DynTokenStore) {
     assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
 }
 
+/// A login drops the families of its subject that can no longer matter (their last token
+/// expired, by Redis' clock), so a subject's records do not grow with every login.
+async fn dead_families_are_dropped_at_login(url: String) {
+    let store = common::connect(&url)
+        .await
+        .with_key_prefix(&common::random_prefix())
+        .with_retention(Duration::ZERO);
+    let t = epoch();
+    let short = family("dora", t, false);
+    let first = token(t, Duration::seconds(1));
+    must(store.insert_family(&short, &first).await);
+    let kept = family("dora", t, true);
+    must(
+        store
+            .insert_family(&kept, &token(t, Duration::hours(1)))
+            .await,
+    );
+    assert!(must(store.family_status("dora", short.id).await).is_some());
+
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    assert_eq!(must(store.token_status("dora", first.id).await), None);
+    assert!(must(store.family_status("dora", short.id).await).is_some());
+    must(
+        store
+            .insert_family(&family("dora", t, false), &token(t, Duration::hours(1)))
+            .await,
+    );
+    assert_eq!(must(store.family_status("dora", short.id).await), None);
+    assert_eq!(must(store.family_status("dora", kept.id).await), Some(kept));
+}
+
 fn must<T>(r: auth_core::Result<T>) -> T {
     r.unwrap_or_else(|e| panic!("the store failed: {e} ({e:?})"))
 }
@@ -334,6 +365,11 @@ macro_rules! on {
             #[tokio::test(flavor = "multi_thread")]
             async fn two_clients_race_one_winner_per_token() {
                 two_clients_race($url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn a_login_drops_dead_families() {
+                dead_families_are_dropped_at_login($url()).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
