@@ -386,3 +386,82 @@ async fn serves_https_with_tls_flags() {
     assert!(r.map(|r| !r.status().is_success()).unwrap_or(true));
     assert!(authd.stop().success());
 }
+
+/// SIGTERM lets a request in flight finish: a slow login started before the signal still
+/// gets its 200, then the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight() {
+    let f = Fixture::new("memory://");
+    // A deliberately slow hash (about a second or more in a test build).
+    let slow = argon2::Params::new(64 * 1024, 3, 1, None).unwrap();
+    let users = f.path("slow-users.toml");
+    let hash = auth_server::hash_password_with("slow", slow).unwrap();
+    std::fs::write(&users, format!("[users]\nslowpoke = \"{hash}\"\n")).unwrap();
+    let authd = f.start(&["--users", users.to_str().unwrap()]);
+    let c = authd.client();
+    let login = tokio::spawn(async move { c.login("slowpoke", "slow", false).await });
+    // Long enough for the request to be accepted and inside argon2.
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || authd.stop())
+        .await
+        .unwrap();
+    let reply = login.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() > std::time::Duration::from_millis(100),
+        "the process should have waited for the login"
+    );
+}
+
+/// The key type picks the algorithm; `--alg` picks among the RSA ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_type_and_alg_pick_the_jwt_algorithm() {
+    let f = Fixture::new("memory://");
+    let ed = auth_tokens::SigningKey::generate_ed25519().unwrap();
+    write_private(&f.path("ed.pem"), &ed.to_pkcs8_pem());
+    let p256 = auth_tokens::SigningKey::generate_p256().unwrap();
+    write_private(&f.path("ec.pem"), &p256.to_pkcs8_pem());
+    let ed = f.path("ed.pem");
+    let ec = f.path("ec.pem");
+    let fresh = f.path("fresh-rs384.pem");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec![], "RS512"),
+        (vec!["--alg", "RS256"], "RS256"),
+        (vec!["--key", ed.to_str().unwrap()], "EdDSA"),
+        (vec!["--key", ec.to_str().unwrap()], "ES256"),
+        // A generated key honours --alg too.
+        (
+            vec!["--key", fresh.to_str().unwrap(), "--alg", "RS384"],
+            "RS384",
+        ),
+    ];
+    for (flags, alg) in cases {
+        let authd = f.start(&flags);
+        let c = authd.client();
+        let (access, _) = c.login(&f.user, &f.password, false).await.pair();
+        let header = jsonwebtoken::decode_header(&access).unwrap();
+        assert_eq!(format!("{:?}", header.alg), alg, "{flags:?}");
+        let jwks = c.get("/.well-known/jwks.json").await.body;
+        assert_eq!(jwks["keys"][0]["alg"], alg);
+        verify_with_jwks(&jwks, &access, "access");
+        assert!(authd.stop().success());
+    }
+    // An EC key cannot sign RS512.
+    let (ok, err) = run(
+        f.dir.path(),
+        &[
+            "serve",
+            "--store",
+            "memory://",
+            "--key",
+            ec.to_str().unwrap(),
+            "--alg",
+            "RS512",
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(err.contains("ec.pem"), "{err}");
+}

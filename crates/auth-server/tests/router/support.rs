@@ -161,12 +161,21 @@ impl Harness {
     }
 
     pub fn with_keys(keys: KeySet, config: Config) -> Self {
+        Self::with_parts(keys, config, test_users())
+    }
+
+    pub fn with_users(users: Users) -> Self {
+        let keys = KeySet::new(SigningKey::from_pem(rsa_pem().as_bytes(), None).unwrap());
+        Self::with_parts(keys, Config::default(), users)
+    }
+
+    pub fn with_parts(keys: KeySet, config: Config, users: Users) -> Self {
         let clock = ManualClock::new(OffsetDateTime::from_unix_timestamp(START).unwrap());
         let store = Arc::new(FlakyStore::default());
         let service = TokenService::new(keys, store.clone())
             .with_config(config)
             .with_clock(clock.clone());
-        let app = router(AppState::new(service.clone(), test_users()));
+        let app = router(AppState::new(service.clone(), users));
         Harness {
             app,
             clock,

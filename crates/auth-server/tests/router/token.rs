@@ -449,3 +449,41 @@ async fn store_down_is_503_with_retry_after_and_recovers() {
     h.refresh(&refresh).await.assert_status(StatusCode::OK);
     h.login_as(ALICE, "").await.assert_status(StatusCode::OK);
 }
+
+/// Password checks are bounded and off the async threads: a burst of logins queues on
+/// the argon2 slots while a refresh goes straight through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_does_not_starve_refreshes() {
+    use auth_server::{Users, hash_password_with};
+    use std::time::Instant;
+    let params = argon2::Params::new(4 * 1024, 1, 1, None).unwrap();
+    let users = Users::new(
+        [(
+            ALICE.0.to_owned(),
+            hash_password_with(ALICE.1, params).unwrap(),
+        )],
+        1,
+    )
+    .unwrap();
+    let h = Harness::with_users(users);
+    let (_, refresh) = h.login().await;
+
+    let started = Instant::now();
+    let flood = futures::future::join_all((0..8).map(|_| h.login_as(ALICE, "")));
+    let refresh_alone = async {
+        // Let the flood take the slot first.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let t = Instant::now();
+        h.refresh(&refresh).await.assert_status(StatusCode::OK);
+        t.elapsed()
+    };
+    let (logins, refresh_took) = tokio::join!(flood, refresh_alone);
+    let flood_took = started.elapsed();
+    for r in logins {
+        r.assert_status(StatusCode::OK);
+    }
+    assert!(
+        refresh_took * 4 < flood_took,
+        "refresh took {refresh_took:?} while 8 logins took {flood_took:?}"
+    );
+}
