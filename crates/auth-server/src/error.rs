@@ -115,7 +115,7 @@ impl ApiError {
             ),
             ApiError::Unavailable(_) => (
                 "temporarily_unavailable",
-                "the token store is unavailable; retry later".into(),
+                "the service is temporarily unavailable; retry later".into(),
             ),
             ApiError::Internal(_) => ("server_error", "internal error".into()),
         }

@@ -91,7 +91,7 @@ pub struct Users {
 struct Inner {
     hashes: BTreeMap<String, String>,
     dummy: String,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     wait: Duration,
 }
 
@@ -131,7 +131,7 @@ impl Users {
             inner: Arc::new(Inner {
                 hashes,
                 dummy,
-                slots: Semaphore::new(concurrency.max(1)),
+                slots: Arc::new(Semaphore::new(concurrency.max(1))),
                 wait: Duration::from_secs(10),
             }),
         })
@@ -160,7 +160,8 @@ impl Users {
     /// # Errors
     /// [`UsersError::Busy`] if no slot freed up in time; [`UsersError::Task`].
     pub async fn verify(&self, name: &str, password: &str) -> Result<bool, UsersError> {
-        let _slot = tokio::time::timeout(self.inner.wait, self.inner.slots.acquire())
+        let slots = Arc::clone(&self.inner.slots);
+        let slot = tokio::time::timeout(self.inner.wait, slots.acquire_owned())
             .await
             .map_err(|_| UsersError::Busy)?
             .map_err(|_| UsersError::Busy)?;
@@ -168,6 +169,9 @@ impl Users {
         let name = name.to_owned();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
+            // Held by the hashing thread itself: a client that hangs up does not free the
+            // slot while argon2 still runs.
+            let _slot = slot;
             let (hash, known) = match inner.hashes.get(&name) {
                 Some(hash) => (hash.as_str(), true),
                 None => (inner.dummy.as_str(), false),

@@ -110,6 +110,24 @@ pub async fn redis() -> StoreUnderTest {
     }
 }
 
+#[cfg(feature = "redis")]
+pub async fn redis_cluster() -> StoreUnderTest {
+    let url = std::env::var("AUTH_TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        "redis-cluster://127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103".to_owned()
+    });
+    require_listening(
+        "Redis Cluster",
+        "AUTH_TEST_REDIS_CLUSTER_URL",
+        &url,
+        &host_port(&url, 6379),
+    );
+    StoreUnderTest {
+        url,
+        _dir: None,
+        drop_db: None,
+    }
+}
+
 #[cfg(feature = "postgres")]
 pub async fn postgres() -> StoreUnderTest {
     let admin = std::env::var("AUTH_TEST_POSTGRES_URL")
@@ -181,3 +199,5 @@ backend_suite!(on_sqlite, crate::backends::sqlite);
 backend_suite!(on_postgres, crate::backends::postgres);
 #[cfg(feature = "redis")]
 backend_suite!(on_redis, crate::backends::redis);
+#[cfg(feature = "redis")]
+backend_suite!(on_redis_cluster, crate::backends::redis_cluster);
