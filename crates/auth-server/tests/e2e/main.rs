@@ -4,5 +4,6 @@
 
 mod backends;
 mod cli;
+mod outage;
 mod suite;
 mod support;
