@@ -16,9 +16,16 @@ use crate::error::ApiError;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The decoded fields of a form body, each name at most once.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct FormBody {
     fields: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for FormBody {
+    /// Names only: values are passwords and tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.fields.keys()).finish()
+    }
 }
 
 impl FormBody {

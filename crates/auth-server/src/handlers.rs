@@ -61,8 +61,8 @@ async fn password_grant(state: &AppState, form: &FormBody) -> Result<TokenPair, 
     Ok(state.service().login(username, kind).await?)
 }
 
-/// The 200 body of the token endpoint.
-#[derive(Debug, Serialize)]
+/// The 200 body of the token endpoint. No `Debug`: it holds both tokens.
+#[derive(Serialize)]
 pub(crate) struct TokenBody {
     access_token: String,
     token_type: &'static str,

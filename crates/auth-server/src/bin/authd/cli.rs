@@ -1,4 +1,5 @@
-//! The command line: `authd [serve] [FLAGS]`, `authd user add NAME`.
+//! The command line: `authd [serve] [FLAGS]`, `authd user add NAME`. No `Debug` on these
+//! types: the store URL may carry a password.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use auth_tokens::Algorithm;
 use clap::{Args, Parser, Subcommand};
 
 /// authd: issues, rotates and revokes JWT access/refresh token pairs over HTTP.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "authd", version)]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -16,14 +17,14 @@ pub(crate) struct Cli {
 
 /// Used when no subcommand is given, so `authd` alone serves with its defaults and the
 /// `AUTHD_*` variables.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "authd")]
 pub(crate) struct ServeOnly {
     #[command(flatten)]
     pub(crate) args: ServeArgs,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub(crate) enum Command {
     /// Serve the token endpoints (the default).
     Serve(Box<ServeArgs>),
@@ -32,13 +33,13 @@ pub(crate) enum Command {
     User(UserCommand),
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub(crate) enum UserCommand {
     /// Add a user, or change its password: reads one password line from stdin.
     Add(UserAddArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub(crate) struct UserAddArgs {
     /// The user name.
     pub(crate) name: String,
@@ -49,7 +50,7 @@ pub(crate) struct UserAddArgs {
 
 /// Every flag is optional here: a value comes from the flag, else its `AUTHD_*` variable,
 /// else the `--config` file, else the default (see `config.rs`).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Clone, Default, Args)]
 pub(crate) struct ServeArgs {
     /// TOML file whose keys mirror these flags (`listen = "..."`, `access-ttl = "15m"`).
     #[arg(long, env = "AUTHD_CONFIG", value_name = "FILE")]

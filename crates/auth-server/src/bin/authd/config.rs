@@ -10,8 +10,7 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 
-/// The resolved settings.
-#[derive(Debug)]
+/// The resolved settings. No `Debug`: the store URL may hold a password.
 pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
     pub(crate) store: String,
@@ -31,7 +30,7 @@ pub(crate) struct Settings {
 }
 
 /// The `--config` file: the same names as the flags, durations as humantime strings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
