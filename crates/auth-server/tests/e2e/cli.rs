@@ -290,6 +290,24 @@ fn bad_flags_urls_and_keys_fail_clearly() {
             "garbage.pem",
         ),
     ];
+    // A port already taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let mut cases = cases;
+    cases.push((
+        vec![
+            "serve",
+            "--store",
+            "memory://",
+            "--key",
+            key,
+            "--users",
+            users,
+            "--listen",
+            &taken,
+        ],
+        "cannot serve on",
+    ));
     for (args, expect) in cases {
         let (ok, err) = run(dir, &args, &[]);
         assert!(!ok, "{args:?} should fail");
