@@ -72,7 +72,9 @@ pub use trace::{RequestTrace, trace_layer};
 pub use users::{Users, UsersError, add_user, hash_password, hash_password_with};
 
 /// The routes of the HTTP contract, ready to serve or to [`Router::merge`] into a host
-/// application. It sets no fallback, so it merges into a router that has one.
+/// application. It sets no fallback, so it merges into a router that has one. Other paths
+/// under `/api/v1/` get a JSON 404 (after the version check); a host's own routes there
+/// with literal paths still win, but a host catch-all under `/api/v1/` would clash.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(

@@ -280,6 +280,8 @@ fn host(h: &Harness) -> Router {
     Router::new()
         .route("/me", get(offline))
         .route("/me/live", get(live))
+        // A host route under /api/v1 merges beside the token routes' catch-all.
+        .route("/api/v1/orders", get(offline))
         .with_state::<()>(h.service.clone())
         .merge(h.app.clone())
 }
@@ -318,6 +320,8 @@ async fn extractors_protect_a_host_route() {
     let bearer = Some(format!("Bearer {access}"));
 
     let (status, _, body) = get_with(&app, "/me", bearer.clone()).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    let (status, _, body) = get_with(&app, "/api/v1/orders", bearer.clone()).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
     let (status, _, body) = get_with(&app, "/me/live", bearer.clone()).await;
     assert_eq!(status, StatusCode::OK);
