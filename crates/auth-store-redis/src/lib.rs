@@ -31,16 +31,20 @@
 //! refresh token.
 //!
 //! Ids are unique across subjects, as in every store, but one subject's slot cannot see
-//! another's. So each id is also *claimed* for its subject by a one-key script under a key
-//! in the id's own slot (`P{f:<family id>}`, `P{t:<token id>}`), and the claims decide
-//! between subjects while each subject's scripts decide within it. `insert_family` claims
-//! both ids, then runs its script (two round trips; logins are rare next to rotations) and
-//! is refused with `Conflict` if another subject holds either id. `rotate` claims the new
-//! token id concurrently with its script, so a rotation stays one round trip, and gives a
-//! fresh claim back when the rotation did not happen. Should the new id turn out to be held
-//! by another subject (only if the caller reuses ids; they are 122-bit random), the
-//! rotation has already happened and is reported as `Conflict`. A family id's claim lasts
-//! as long as its first token's record.
+//! another's. So each id is also *claimed* for its subject under a key in the id's own
+//! slot (`P{f:<family id>}`, `P{t:<token id>}`): the claims decide between subjects, each
+//! subject's records within it.
+//! - On a standalone server (no slots) the scripts check and take the claims themselves:
+//!   atomic with the write, no extra request.
+//! - On a cluster the claims live on other nodes. `insert_family` claims both ids first
+//!   (two round trips; logins are rare next to rotations) and is refused with `Conflict`
+//!   if another subject holds either. `rotate` claims the new token id concurrently with
+//!   its script, so a rotation stays one round trip, and gives a fresh claim back when the
+//!   rotation did not happen. Should the new id be held by another subject (only if the
+//!   caller reuses ids; they are 122-bit random), the rotation has already happened and is
+//!   reported as `Conflict`.
+//!
+//! A family id's claim lasts as long as its first token's record.
 //!
 //! [`Rotation::Consumed`](auth_core::Rotation::Consumed) takes a second request: the child
 //! record is read after the (write-free) check, because its key is only known from the old

@@ -26,10 +26,23 @@ local function extend(key, ttl)
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 local function int(n) return string.format('%.0f', n) end
+-- An id claim (see the crate docs): 1 free, 2 held by `owner` (this subject), 0 held by
+-- another subject.
+local function claim_state(key, owner)
+  local holder = redis.call('GET', key)
+  if not holder then return 1 end
+  if holder == owner then return 2 end
+  return 0
+end
+local function take_claim(key, state, owner, ttl)
+  if state == 1 then redis.call('SET', key, owner, 'PX', ttl) else extend(key, ttl) end
+end
 ";
 
-/// `insert_family`. KEYS: token, subject hash, subject's family expiry set. ARGV: family
-/// id, family record, issued_us, expires_us, ttl_ms. Returns `ok` or `conflict`.
+/// `insert_family`. KEYS: token, subject hash, subject's family expiry set, and on a
+/// standalone server the family id's and the token id's claims (a cluster claims them
+/// separately, as they live in other slots). ARGV: family id, family record, issued_us,
+/// expires_us, ttl_ms. Returns `ok` or `conflict`.
 ///
 /// Also drops up to 64 families whose last token can no longer matter (by server time),
 /// so a subject's hash does not grow with every login it ever made; the sorted set makes
@@ -40,6 +53,11 @@ pub(crate) static INSERT_FAMILY: LazyLock<Script> = LazyLock::new(|| {
 local fid, ttl = ARGV[1], tonumber(ARGV[5])
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HEXISTS', KEYS[2], 'f:' .. fid) == 1 then
   return 'conflict'
+end
+local family_claim, token_claim
+if KEYS[4] then
+  family_claim, token_claim = claim_state(KEYS[4], KEYS[2]), claim_state(KEYS[5], KEYS[2])
+  if family_claim == 0 or token_claim == 0 then return 'conflict' end
 end
 local now = now_ms()
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. int(now), 'LIMIT', 0, 64)
@@ -54,6 +72,10 @@ redis.call('HSET', KEYS[2], 'f:' .. fid, ARGV[2])
 redis.call('ZADD', KEYS[3], int(now + ttl), fid)
 extend(KEYS[2], ttl)
 extend(KEYS[3], ttl)
+if KEYS[4] then
+  take_claim(KEYS[4], family_claim, KEYS[2], ttl)
+  take_claim(KEYS[5], token_claim, KEYS[2], ttl)
+end
 return 'ok'
 ",
     )
@@ -65,19 +87,15 @@ return 'ok'
 pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if holder ~= ARGV[1] then return 0 end
-extend(KEYS[1], tonumber(ARGV[2]))
-return 2
+local state = claim_state(KEYS[1], ARGV[1])
+if state ~= 0 then take_claim(KEYS[1], state, ARGV[1], tonumber(ARGV[2])) end
+return state
 ",
     )
 });
 
-/// `rotate`. KEYS: old token, new token, subject hash, family expiry set. ARGV: old id, new id, issued_us,
+/// `rotate`. KEYS: old token, new token, subject hash, family expiry set, and on a
+/// standalone server the new token id's claim. ARGV: old id, new id, issued_us,
 /// expires_us, now_us, ttl_ms. Replies, in the order the trait checks them:
 /// `{notfound}`, `{revoked, family, record, revocation}`, `{expired}`,
 /// `{consumed, family, record, consumed_us, child}`, `{conflict}`,
@@ -104,6 +122,11 @@ if not tok[2] then return redis.error_reply('CORRUPT token record without expiry
 if le(tok[2], ARGV[5]) then return {'expired'} end
 if tok[3] then return {'consumed', fid, fam[1], tok[3], tok[4] or ''} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'conflict'} end
+local claim
+if KEYS[5] then
+  claim = claim_state(KEYS[5], KEYS[3])
+  if claim == 0 then return {'conflict'} end
+end
 local ttl = tonumber(ARGV[6])
 local live_until = now_ms() + ttl
 -- checks done; writes from here on
@@ -113,6 +136,7 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('ZADD', KEYS[4], 'GT', int(live_until), fid)
 extend(KEYS[3], ttl)
 extend(KEYS[4], ttl)
+if KEYS[5] then take_claim(KEYS[5], claim, KEYS[3], ttl) end
 return {'rotated', fid, fam[1]}
 ",
     )

@@ -148,6 +148,12 @@ impl RedisStore {
         self
     }
 
+    /// A standalone server has no slots, so its scripts check and take the id claims
+    /// themselves: atomic with the write, and no extra request.
+    fn claims_inline(&self) -> bool {
+        matches!(self.conn, Conn::Standalone(_))
+    }
+
     fn keys(&self, subject: &str) -> SubjectKeys {
         SubjectKeys::new(&self.prefix, subject)
     }
@@ -218,8 +224,10 @@ impl RedisStore {
         decode_token(id, subject, &fields).map(Some)
     }
 
-    /// The rotation script and, concurrently (so a rotation stays one round trip), the
-    /// claim on the new token id. The claim is given back if the rotation did not happen.
+    /// The rotation script. On a standalone server it also checks and takes the claim on
+    /// the new token id; on a cluster the claim lives in another slot and is taken
+    /// concurrently (so a rotation stays one round trip), and given back if the rotation
+    /// did not happen.
     async fn rotate_inner(
         &self,
         subject: &str,
@@ -230,8 +238,13 @@ impl RedisStore {
         let keys = self.keys(subject);
         let claim = token_claim(&self.prefix, new.id);
         let ttl = ttl_ms(new.expires_at, now, self.retention);
+        if self.claims_inline() {
+            return self
+                .rotate_script(&keys, subject, old, new, now, Some(&claim))
+                .await;
+        }
         let (outcome, claimed) = join(
-            self.rotate_script(&keys, subject, old, new, now, ttl),
+            self.rotate_script(&keys, subject, old, new, now, None),
             self.claim(&claim, &keys.subject(), ttl),
         )
         .await;
@@ -264,23 +277,25 @@ impl RedisStore {
         old: TokenId,
         new: &NewToken,
         now: OffsetDateTime,
-        ttl: i64,
+        claim: Option<&str>,
     ) -> Result<Rotation, StoreError> {
-        let reply: Vec<String> = self
-            .run(
-                scripts::ROTATE
-                    .key(keys.token(old))
-                    .key(keys.token(new.id))
-                    .key(keys.subject())
-                    .key(keys.expiry())
-                    .arg(old.to_string())
-                    .arg(new.id.to_string())
-                    .arg(micros(new.issued_at))
-                    .arg(micros(new.expires_at))
-                    .arg(micros(now))
-                    .arg(ttl),
-            )
-            .await?;
+        let ttl = ttl_ms(new.expires_at, now, self.retention);
+        let mut invocation = scripts::ROTATE.prepare_invoke();
+        invocation
+            .key(keys.token(old))
+            .key(keys.token(new.id))
+            .key(keys.subject())
+            .key(keys.expiry())
+            .arg(old.to_string())
+            .arg(new.id.to_string())
+            .arg(micros(new.issued_at))
+            .arg(micros(new.expires_at))
+            .arg(micros(now))
+            .arg(ttl);
+        if let Some(claim) = claim {
+            invocation.key(claim);
+        }
+        let reply: Vec<String> = self.run(&invocation).await?;
         let reply: Vec<&str> = reply.iter().map(String::as_str).collect();
         Ok(match reply.as_slice() {
             ["notfound"] => Rotation::NotFound,
@@ -327,38 +342,42 @@ impl TokenStore for RedisStore {
             family_claim(&self.prefix, family.id),
             token_claim(&self.prefix, first.id),
         ];
-        let (f, t) = join(
-            self.claim(&claims[0], &owner, ttl),
-            self.claim(&claims[1], &owner, ttl),
-        )
-        .await;
-        let new_claims: Vec<String> = [(&f, &claims[0]), (&t, &claims[1])]
-            .into_iter()
-            .filter(|(claim, _)| matches!(claim, Ok(Claim::New)))
-            .map(|(_, key)| key.clone())
-            .collect();
-        if !matches!(
-            (&f, &t),
-            (Ok(Claim::New | Claim::Ours), Ok(Claim::New | Claim::Ours))
-        ) {
-            self.release(&new_claims).await;
-            f?;
-            t?;
-            return Err(StoreError::Conflict.into());
-        }
-        let reply: String = self
-            .run(
-                scripts::INSERT_FAMILY
-                    .key(keys.token(first.id))
-                    .key(owner)
-                    .key(keys.expiry())
-                    .arg(family_field(family.id))
-                    .arg(encode_family(family))
-                    .arg(micros(first.issued_at))
-                    .arg(micros(first.expires_at))
-                    .arg(ttl),
+        let mut invocation = scripts::INSERT_FAMILY.prepare_invoke();
+        invocation
+            .key(keys.token(first.id))
+            .key(&owner)
+            .key(keys.expiry())
+            .arg(family_field(family.id))
+            .arg(encode_family(family))
+            .arg(micros(first.issued_at))
+            .arg(micros(first.expires_at))
+            .arg(ttl);
+        // A cluster keeps the claims in other slots: take them first, in their own requests.
+        let mut new_claims = Vec::new();
+        if self.claims_inline() {
+            invocation.key(&claims[0]).key(&claims[1]);
+        } else {
+            let (f, t) = join(
+                self.claim(&claims[0], &owner, ttl),
+                self.claim(&claims[1], &owner, ttl),
             )
-            .await?;
+            .await;
+            new_claims = [(&f, &claims[0]), (&t, &claims[1])]
+                .into_iter()
+                .filter(|(claim, _)| matches!(claim, Ok(Claim::New)))
+                .map(|(_, key)| key.clone())
+                .collect();
+            if !matches!(
+                (&f, &t),
+                (Ok(Claim::New | Claim::Ours), Ok(Claim::New | Claim::Ours))
+            ) {
+                self.release(&new_claims).await;
+                f?;
+                t?;
+                return Err(StoreError::Conflict.into());
+            }
+        }
+        let reply: String = self.run(&invocation).await?;
         match reply.as_str() {
             "ok" => Ok(()),
             "conflict" => {
