@@ -37,6 +37,7 @@ pub async fn connect(url: &str) -> Result<DynTokenStore> {
     }
 }
 
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "redis")))]
 fn feature_off(feature: &str) -> Error {
     Error::Config(format!(
         "this build has no {feature} store: enable the cargo feature `{feature}`"
