@@ -118,7 +118,14 @@ if not fid then return {'notfound'} end
 local fam = redis.call('HMGET', KEYS[3], 'f:' .. fid, 'r:' .. fid)
 if not fam[1] then return {'notfound'} end
 if fam[2] then return {'revoked', fid, fam[1], fam[2]} end
-if not tok[2] then return redis.error_reply('CORRUPT token record without expiry') end
+-- What the reply carries must decode, or the caller would see an error for a rotation
+-- that happened.
+if not string.match(fam[1], '^[01]:%-?%d+$') then
+  return redis.error_reply('CORRUPT family record ' .. fid)
+end
+if not (tok[2] and string.match(tok[2], '^%-?%d+$')) then
+  return redis.error_reply('CORRUPT token record without a valid expiry')
+end
 if le(tok[2], ARGV[5]) then return {'expired'} end
 if tok[3] then return {'consumed', fid, fam[1], tok[3], tok[4] or ''} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'conflict'} end

@@ -344,6 +344,100 @@ async fn dead_families_are_dropped_at_login(url: String) {
     assert_eq!(must(store.family_status("dora", kept.id).await), Some(kept));
 }
 
+/// Records that do not decode are `Corrupt`, and a rotation that meets one changes nothing.
+async fn unreadable_records_are_corrupt(url: String) {
+    let prefix = common::random_prefix();
+    let store = common::connect(&url).await.with_key_prefix(&prefix);
+    let mut raw = raw_connection(&url).await;
+    let t = epoch();
+    let zed = family("zed", t, false);
+    let first = token(t, Duration::hours(1));
+    must(store.insert_family(&zed, &first).await);
+    let key = |suffix: &str| format!("{prefix}{{u{}}}:{suffix}", b64("zed"));
+    let later = t + Duration::minutes(1);
+
+    hset(&mut raw, &key(&format!("t:{}", first.id)), "e", "soon").await;
+    let r = store
+        .rotate("zed", first.id, &token(later, Duration::hours(1)), later)
+        .await;
+    assert!(matches!(r, Err(Error::Corrupt { .. })), "{r:?}");
+    let r = store.token_status("zed", first.id).await;
+    assert!(matches!(r, Err(Error::Corrupt { .. })), "{r:?}");
+
+    let expires = micros_text(first.expires_at);
+    hset(&mut raw, &key(&format!("t:{}", first.id)), "e", &expires).await;
+    hset(&mut raw, &key("s"), &format!("f:{}", zed.id), "maybe").await;
+    let r = store
+        .rotate("zed", first.id, &token(later, Duration::hours(1)), later)
+        .await;
+    assert!(matches!(r, Err(Error::Corrupt { .. })), "{r:?}");
+    let r = store.family_status("zed", zed.id).await;
+    assert!(matches!(r, Err(Error::Corrupt { .. })), "{r:?}");
+
+    hset(
+        &mut raw,
+        &key("s"),
+        &format!("f:{}", zed.id),
+        &format!("0:{}", micros_text(t)),
+    )
+    .await;
+    let state = must(store.token_status("zed", first.id).await);
+    assert_eq!(
+        state.map(|s| s.token.consumed_at),
+        Some(None),
+        "nothing was consumed"
+    );
+}
+
+fn micros_text(t: OffsetDateTime) -> String {
+    (t.unix_timestamp_nanos() / 1_000).to_string()
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+async fn raw_connection(url: &str) -> RawConnection {
+    use auth_store_redis::redis;
+    match url.strip_prefix("redis-cluster://") {
+        Some(nodes) => {
+            let nodes: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
+            let client =
+                redis::cluster::ClusterClient::new(nodes).unwrap_or_else(|e| panic!("{e}"));
+            RawConnection::Cluster(
+                client
+                    .get_async_connection()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        }
+        None => {
+            let client = redis::Client::open(url).unwrap_or_else(|e| panic!("{e}"));
+            RawConnection::Standalone(
+                client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        }
+    }
+}
+
+enum RawConnection {
+    Standalone(auth_store_redis::redis::aio::MultiplexedConnection),
+    Cluster(auth_store_redis::redis::cluster_async::ClusterConnection),
+}
+
+async fn hset(raw: &mut RawConnection, key: &str, field: &str, value: &str) {
+    use auth_store_redis::redis::AsyncCommands;
+    let r: auth_store_redis::redis::RedisResult<i64> = match raw {
+        RawConnection::Standalone(c) => c.hset(key, field, value).await,
+        RawConnection::Cluster(c) => c.hset(key, field, value).await,
+    };
+    r.unwrap_or_else(|e| panic!("HSET {key}: {e}"));
+}
+
 fn must<T>(r: auth_core::Result<T>) -> T {
     r.unwrap_or_else(|e| panic!("the store failed: {e} ({e:?})"))
 }
@@ -370,6 +464,11 @@ macro_rules! on {
             #[tokio::test(flavor = "multi_thread")]
             async fn a_login_drops_dead_families() {
                 dead_families_are_dropped_at_login($url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn unreadable_records_are_corrupt_and_change_nothing() {
+                unreadable_records_are_corrupt($url()).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
