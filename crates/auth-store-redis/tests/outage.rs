@@ -92,6 +92,132 @@ impl Drop for Throwaway {
     }
 }
 
+/// Three cluster-enabled `redis-server`s on free ports, joined into one cluster, killed on
+/// drop. Their cluster config survives a restart, so they come back as the same cluster
+/// (empty: no persistence).
+struct ThrowawayCluster {
+    dir: std::path::PathBuf,
+    ports: Vec<u16>,
+    children: Vec<Child>,
+}
+
+impl ThrowawayCluster {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("auth-store-redis-test-{}", TokenId::random()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        // Bind all three first so the ports differ.
+        let listeners: Vec<TcpListener> = (0..3)
+            .map(|_| {
+                TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"))
+            })
+            .collect();
+        let ports = listeners
+            .iter()
+            .map(|l| {
+                l.local_addr()
+                    .map(|a| a.port())
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        drop(listeners);
+        let mut cluster = ThrowawayCluster {
+            dir,
+            ports,
+            children: Vec::new(),
+        };
+        cluster.launch();
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for port in &cluster.ports {
+            create.arg(format!("127.0.0.1:{port}"));
+        }
+        let out = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run redis-cli: {e}; {}", common::HOW_TO_START));
+        assert!(
+            out.status.success(),
+            "cluster create: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        cluster.wait_ok();
+        cluster
+    }
+
+    fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis-cluster://{}", nodes.join(","))
+    }
+
+    fn launch(&mut self) {
+        for port in self.ports.clone() {
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(self.dir.join(format!("nodes-{port}.conf")))
+                .arg("--dir")
+                .arg(&self.dir)
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run redis-server: {e}; {}", common::HOW_TO_START)
+                });
+            self.children.push(child);
+        }
+        let deadline = Instant::now() + StdDuration::from_secs(10);
+        for port in &self.ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "cluster node {port} did not start"
+                );
+                std::thread::sleep(StdDuration::from_millis(20));
+            }
+        }
+    }
+
+    fn wait_ok(&self) {
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        for port in &self.ports {
+            loop {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &port.to_string(), "cluster", "info"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                if info.contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {port} never reached cluster_state:ok"
+                );
+                std::thread::sleep(StdDuration::from_millis(100));
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        for mut child in self.children.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ThrowawayCluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn quick() -> ConnectOptions {
     ConnectOptions::new()
         .connect_timeout(StdDuration::from_millis(500))
@@ -270,6 +396,62 @@ async fn a_stopped_server_is_unavailable_and_the_same_store_recovers() {
     assert_eq!(r, Rotation::Rotated { family });
     let r = must(store.rotate("alice", old, &new_token(at), at).await);
     assert_eq!(r, Rotation::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_cluster_is_unavailable_and_the_same_store_recovers() {
+    let mut cluster = ThrowawayCluster::start();
+    let store = common::connect_with(&cluster.url(), quick()).await;
+    let at = now();
+    let subjects: Vec<String> = (0..8).map(|i| format!("user-{i}")).collect();
+    let mut old = Vec::new();
+    for s in &subjects {
+        old.push(login(&store, s, at).await.1);
+    }
+
+    cluster.stop();
+    let started = Instant::now();
+    let r = store.rotate(&subjects[0], old[0], &new_token(at), at).await;
+    assert!(matches!(r, Err(Error::Unavailable { .. })), "{r:?}");
+    assert!(
+        started.elapsed() < StdDuration::from_secs(5),
+        "Unavailable took {:?}",
+        started.elapsed()
+    );
+
+    cluster.launch();
+    cluster.wait_ok();
+    let deadline = Instant::now() + StdDuration::from_secs(30);
+    for s in &subjects {
+        // Every node (each subject's slot) answers again through the same store.
+        let (family, first) = loop {
+            let family = Family {
+                id: FamilyId::random(),
+                subject: s.clone(),
+                long_term: false,
+                created_at: at,
+                revoked: None,
+            };
+            let first = new_token(at);
+            match store.insert_family(&family, &first).await {
+                Ok(()) => break (family, first),
+                Err(e) if e.is_retryable() && Instant::now() < deadline => {
+                    tokio::time::sleep(StdDuration::from_millis(200)).await
+                }
+                Err(e) => panic!("the cluster store did not recover: {e} ({e:?})"),
+            }
+        };
+        let r = must(store.rotate(s, first.id, &new_token(at), at).await);
+        assert_eq!(r, Rotation::Rotated { family });
+    }
+    for (s, id) in subjects.iter().zip(&old) {
+        let r = must(store.rotate(s, *id, &new_token(at), at).await);
+        assert_eq!(
+            r,
+            Rotation::NotFound,
+            "an emptied cluster forgets, it does not accept"
+        );
+    }
 }
 
 /// A frozen server (SIGSTOP) keeps its connections open and never answers: the response
