@@ -54,15 +54,32 @@ const SELECT_TOKEN: &str = "SELECT t.token_id, t.issued_at, t.expires_at, t.cons
      FROM auth_refresh_tokens t JOIN auth_families f ON f.family_id = t.family_id \
      WHERE t.token_id = ?1 AND f.subject = ?2";
 
-/// The old token, its family and its child (if any), read inside the write lock.
-const SELECT_FOR_ROTATE: &str = "SELECT t.token_id, t.issued_at, t.expires_at, \
-     t.consumed_at, t.parent_id, t.child_id, f.family_id, f.subject, f.long_term, \
-     f.created_at, f.revoked_at, f.revoke_reason, \
-     c.token_id AS c_token_id, c.issued_at AS c_issued_at, c.expires_at AS c_expires_at, \
-     c.consumed_at AS c_consumed_at, c.parent_id AS c_parent_id, c.child_id AS c_child_id \
-     FROM auth_refresh_tokens t JOIN auth_families f ON f.family_id = t.family_id \
-     LEFT JOIN auth_refresh_tokens c ON c.token_id = t.child_id \
-     WHERE t.token_id = ?1 AND f.subject = ?2";
+/// The whole compare-and-swap, run as one call inside the write transaction (one trip to
+/// the connection's worker thread instead of one per statement). `?1` old id, `?2`
+/// subject, `?3` now, `?4` new id, `?5`/`?6` the new token's issued/expires times.
+///
+/// The UPDATE consumes the old token only if it exists for the subject, its family is not
+/// revoked, it has not expired and is unconsumed; the INSERT stores the child only if that
+/// UPDATE changed a row; the SELECT reports the old token, its family and its child as they
+/// now are, and whether the INSERT happened (`changes()` of the last statement).
+const ROTATE: &str = "\
+UPDATE auth_refresh_tokens SET consumed_at = ?3, child_id = ?4
+WHERE token_id = ?1 AND consumed_at IS NULL AND expires_at > ?3
+  AND EXISTS (SELECT 1 FROM auth_families f
+              WHERE f.family_id = auth_refresh_tokens.family_id
+                AND f.subject = ?2 AND f.revoked_at IS NULL);
+INSERT INTO auth_refresh_tokens (token_id, family_id, issued_at, expires_at, parent_id)
+SELECT ?4, family_id, ?5, ?6, ?1 FROM auth_refresh_tokens
+WHERE token_id = ?1 AND changes() = 1;
+SELECT changes() AS swapped,
+       t.token_id, t.issued_at, t.expires_at, t.consumed_at, t.parent_id, t.child_id,
+       f.family_id, f.subject, f.long_term, f.created_at, f.revoked_at, f.revoke_reason,
+       c.token_id AS c_token_id, c.issued_at AS c_issued_at, c.expires_at AS c_expires_at,
+       c.consumed_at AS c_consumed_at, c.parent_id AS c_parent_id, c.child_id AS c_child_id
+FROM auth_refresh_tokens t
+JOIN auth_families f ON f.family_id = t.family_id
+LEFT JOIN auth_refresh_tokens c ON c.token_id = t.child_id
+WHERE t.token_id = ?1 AND f.subject = ?2";
 
 impl SqliteStore {
     /// A store on `pool`, which must already be migrated with [`MIGRATOR`](crate::MIGRATOR).
@@ -139,23 +156,31 @@ impl SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query(SELECT_FOR_ROTATE)
+        let rows = sqlx::query(ROTATE)
             .bind(token_blob(old))
             .bind(subject)
-            .fetch_optional(&mut *w.tx)
+            .bind(micros(now))
+            .bind(token_blob(new.id))
+            .bind(micros(new.issued_at))
+            .bind(micros(new.expires_at))
+            .fetch_all(&mut *w.tx)
             .await?;
-        let outcome = match row {
+        let outcome = match rows.first() {
             None => Rotation::NotFound,
             Some(row) => {
-                let family = codec::family(&row)?;
-                let token = codec::token(&row, Prefix::Token, &family)?;
+                let family = codec::family(row)?;
+                if row.try_get::<i64, _>("swapped")? == 1 {
+                    w.tx.commit().await?;
+                    return Ok(Rotation::Rotated { family });
+                }
+                let token = codec::token(row, Prefix::Token, &family)?;
                 if family.revoked.is_some() {
                     Rotation::Revoked { family }
                 } else if token.expires_at <= now {
                     Rotation::Expired
                 } else if let Some(consumed_at) = token.consumed_at {
-                    let child = if codec::has_child(&row)? {
-                        Some(codec::token(&row, Prefix::Child, &family)?)
+                    let child = if codec::has_child(row)? {
+                        Some(codec::token(row, Prefix::Child, &family)?)
                     } else {
                         None
                     };
@@ -165,9 +190,9 @@ impl SqliteStore {
                         child,
                     }
                 } else {
-                    self.consume(&mut w.tx, &family, old, new, now).await?;
-                    w.tx.commit().await?;
-                    return Ok(Rotation::Rotated { family });
+                    return Err(StoreError::Invariant(
+                        "a live token was not consumed inside the write lock",
+                    ));
                 }
             }
         };
@@ -175,43 +200,6 @@ impl SqliteStore {
         // next used, so the write lock is free before our turn is.
         w.tx.rollback().await?;
         Ok(outcome)
-    }
-
-    async fn consume(
-        &self,
-        tx: &mut Transaction<'static, Sqlite>,
-        family: &Family,
-        old: TokenId,
-        new: &NewToken,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let consumed = sqlx::query(
-            "UPDATE auth_refresh_tokens SET consumed_at = ?1, child_id = ?2 \
-             WHERE token_id = ?3 AND consumed_at IS NULL",
-        )
-        .bind(micros(now))
-        .bind(token_blob(new.id))
-        .bind(token_blob(old))
-        .execute(&mut **tx)
-        .await?;
-        if consumed.rows_affected() != 1 {
-            return Err(StoreError::Invariant(
-                "a token read as live inside the write lock could not be consumed",
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO auth_refresh_tokens \
-             (token_id, family_id, issued_at, expires_at, parent_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(token_blob(new.id))
-        .bind(family_blob(family.id))
-        .bind(micros(new.issued_at))
-        .bind(micros(new.expires_at))
-        .bind(token_blob(old))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     /// Runs one revoking UPDATE as its own (autocommit) transaction, in our write turn.
