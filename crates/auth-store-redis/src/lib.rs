@@ -1,4 +1,4 @@
-//! A [`TokenStore`](auth_core::TokenStore) in Redis, standalone or Redis Cluster.
+//! A [`TokenStore`](auth_core::TokenStore) in Redis (7.0 or later), standalone or Redis Cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> auth_core::Result<()> {

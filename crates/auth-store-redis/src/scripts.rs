@@ -129,21 +129,23 @@ end
 if le(tok[2], ARGV[5]) then return {'expired'} end
 if tok[3] then return {'consumed', fid, fam[1], tok[3], tok[4] or ''} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'conflict'} end
-local claim
-if KEYS[5] then
-  claim = claim_state(KEYS[5], KEYS[3])
-  if claim == 0 then return {'conflict'} end
-end
 local ttl = tonumber(ARGV[6])
+if KEYS[5] then
+  -- The last check, and a write only if it passes: claim the new id unless another
+  -- subject holds it (SET NX GET answers who held it).
+  local holder = redis.call('SET', KEYS[5], KEYS[3], 'NX', 'GET', 'PX', ttl)
+  if holder and holder ~= KEYS[3] then return {'conflict'} end
+  if holder then extend(KEYS[5], ttl) end
+end
 local live_until = now_ms() + ttl
 -- checks done; writes from here on
 redis.call('HSET', KEYS[1], 'c', ARGV[5], 'n', ARGV[2])
 redis.call('HSET', KEYS[2], 'f', fid, 'i', ARGV[3], 'e', ARGV[4], 'p', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('ZADD', KEYS[4], 'GT', int(live_until), fid)
-extend(KEYS[3], ttl)
-extend(KEYS[4], ttl)
-if KEYS[5] then take_claim(KEYS[5], claim, KEYS[3], ttl) end
+-- Both were created with a TTL by insert_family; GT only ever lengthens it.
+redis.call('PEXPIRE', KEYS[3], ttl, 'GT')
+redis.call('PEXPIRE', KEYS[4], ttl, 'GT')
 return {'rotated', fid, fam[1]}
 ",
     )

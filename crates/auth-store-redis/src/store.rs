@@ -72,7 +72,9 @@ pub const DEFAULT_PREFIX: &str = "auth:";
 pub const DEFAULT_RETENTION: Duration = Duration::minutes(5);
 
 impl RedisStore {
-    /// A store on a standalone server (or a proxy that speaks its protocol).
+    /// A store on a single Redis server. Its scripts check id claims in the same step as
+    /// the records they guard, keys that a cluster would place in different slots: use
+    /// [`RedisStore::new_cluster`] for a cluster, and no slot-routing proxy.
     ///
     /// The manager's timeouts are its own: give it a response timeout, or a server that
     /// stops answering blocks callers indefinitely ([`RedisStore::connect`] sets both).

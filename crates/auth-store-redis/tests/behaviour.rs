@@ -389,6 +389,29 @@ async fn unreadable_records_are_corrupt(url: String) {
     );
 }
 
+/// A claim that the subject itself already holds (left by an attempt whose reply was lost)
+/// does not block it, for a login or a rotation.
+async fn own_claims_do_not_block(url: String) {
+    let prefix = common::random_prefix();
+    let store = common::connect(&url).await.with_key_prefix(&prefix);
+    let mut raw = raw_connection(&url).await;
+    let owner = format!("{prefix}{{u{}}}:s", b64("yan"));
+    let t = epoch();
+    let yan = family("yan", t, false);
+    let first = token(t, Duration::hours(1));
+    let child = token(t, Duration::hours(1));
+    for key in [
+        format!("{prefix}{{f:{}}}", yan.id),
+        format!("{prefix}{{t:{}}}", first.id),
+        format!("{prefix}{{t:{}}}", child.id),
+    ] {
+        set(&mut raw, &key, &owner).await;
+    }
+    must(store.insert_family(&yan, &first).await);
+    let r = must(store.rotate("yan", first.id, &child, t).await);
+    assert!(matches!(r, Rotation::Rotated { .. }), "{r:?}");
+}
+
 fn micros_text(t: OffsetDateTime) -> String {
     (t.unix_timestamp_nanos() / 1_000).to_string()
 }
@@ -427,6 +450,15 @@ async fn raw_connection(url: &str) -> RawConnection {
 enum RawConnection {
     Standalone(auth_store_redis::redis::aio::MultiplexedConnection),
     Cluster(auth_store_redis::redis::cluster_async::ClusterConnection),
+}
+
+async fn set(raw: &mut RawConnection, key: &str, value: &str) {
+    use auth_store_redis::redis::AsyncCommands;
+    let r: auth_store_redis::redis::RedisResult<()> = match raw {
+        RawConnection::Standalone(c) => c.set_ex(key, value, 600).await,
+        RawConnection::Cluster(c) => c.set_ex(key, value, 600).await,
+    };
+    r.unwrap_or_else(|e| panic!("SET {key}: {e}"));
 }
 
 async fn hset(raw: &mut RawConnection, key: &str, field: &str, value: &str) {
@@ -469,6 +501,11 @@ macro_rules! on {
             #[tokio::test(flavor = "multi_thread")]
             async fn unreadable_records_are_corrupt_and_change_nothing() {
                 unreadable_records_are_corrupt($url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn claims_the_subject_already_holds_do_not_block_it() {
+                own_claims_do_not_block($url()).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
