@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use auth_core::{
     Family, FamilyId, NewToken, Result, RevokeReason, Rotation, TokenId, TokenState, TokenStore,
 };
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{Row, Transaction};
 use time::OffsetDateTime;
@@ -48,21 +49,48 @@ struct WriteTx<'a> {
     _turn: MutexGuard<'a, ()>,
 }
 
+/// A pooled connection running one self-contained `BEGIN IMMEDIATE ... COMMIT` script,
+/// which costs one trip to the connection's worker thread instead of one per statement.
+///
+/// A script that does not finish cleanly may leave the connection inside its transaction:
+/// an error stops it at the failing statement, and a caller's future dropped mid-call makes
+/// sqlx stop feeding it. Unless [`finish`](Self::finish) is reached, the connection is
+/// therefore closed instead of pooled, and SQLite rolls the transaction back.
+struct Script<'a> {
+    conn: PoolConnection<Sqlite>,
+    finished: bool,
+    _turn: MutexGuard<'a, ()>,
+}
+
+impl Script<'_> {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Script<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 const SELECT_TOKEN: &str = "SELECT t.token_id, t.issued_at, t.expires_at, t.consumed_at, \
      t.parent_id, t.child_id, f.family_id, f.subject, f.long_term, f.created_at, \
      f.revoked_at, f.revoke_reason \
      FROM auth_refresh_tokens t JOIN auth_families f ON f.family_id = t.family_id \
      WHERE t.token_id = ?1 AND f.subject = ?2";
 
-/// The whole compare-and-swap, run as one call inside the write transaction (one trip to
-/// the connection's worker thread instead of one per statement). `?1` old id, `?2`
-/// subject, `?3` now, `?4` new id, `?5`/`?6` the new token's issued/expires times.
+/// The whole compare-and-swap as one [`Script`]. `?1` old id, `?2` subject, `?3` now,
+/// `?4` new id, `?5`/`?6` the new token's issued/expires times.
 ///
 /// The UPDATE consumes the old token only if it exists for the subject, its family is not
 /// revoked, it has not expired and is unconsumed; the INSERT stores the child only if that
 /// UPDATE changed a row; the SELECT reports the old token, its family and its child as they
 /// now are, and whether the INSERT happened (`changes()` of the last statement).
 const ROTATE: &str = "\
+BEGIN IMMEDIATE;
 UPDATE auth_refresh_tokens SET consumed_at = ?3, child_id = ?4
 WHERE token_id = ?1 AND consumed_at IS NULL AND expires_at > ?3
   AND EXISTS (SELECT 1 FROM auth_families f
@@ -79,7 +107,18 @@ SELECT changes() AS swapped,
 FROM auth_refresh_tokens t
 JOIN auth_families f ON f.family_id = t.family_id
 LEFT JOIN auth_refresh_tokens c ON c.token_id = t.child_id
-WHERE t.token_id = ?1 AND f.subject = ?2";
+WHERE t.token_id = ?1 AND f.subject = ?2;
+COMMIT";
+
+/// A login as one [`Script`].
+const INSERT_FAMILY: &str = "\
+BEGIN IMMEDIATE;
+INSERT INTO auth_families
+    (family_id, subject, long_term, created_at, revoked_at, revoke_reason)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6);
+INSERT INTO auth_refresh_tokens (token_id, family_id, issued_at, expires_at)
+VALUES (?7, ?1, ?8, ?9);
+COMMIT";
 
 impl SqliteStore {
     /// A store on `pool`, which must already be migrated with [`MIGRATOR`](crate::MIGRATOR).
@@ -119,32 +158,32 @@ impl SqliteStore {
         Ok(WriteTx { tx, _turn: turn })
     }
 
+    /// Takes our write turn and a connection for a [`Script`].
+    async fn script(&self) -> Result<Script<'_>, StoreError> {
+        let turn = self.writes.lock().await;
+        let conn = self.pool.acquire().await?;
+        Ok(Script {
+            conn,
+            finished: false,
+            _turn: turn,
+        })
+    }
+
     async fn insert(&self, family: &Family, first: &NewToken) -> Result<(), StoreError> {
-        let mut w = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO auth_families \
-             (family_id, subject, long_term, created_at, revoked_at, revoke_reason) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(family_blob(family.id))
-        .bind(&family.subject)
-        .bind(family.long_term)
-        .bind(micros(family.created_at))
-        .bind(family.revoked.map(|r| micros(r.at)))
-        .bind(family.revoked.map(|r| r.reason.as_str()))
-        .execute(&mut *w.tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO auth_refresh_tokens (token_id, family_id, issued_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4)",
-        )
-        .bind(token_blob(first.id))
-        .bind(family_blob(family.id))
-        .bind(micros(first.issued_at))
-        .bind(micros(first.expires_at))
-        .execute(&mut *w.tx)
-        .await?;
-        w.tx.commit().await?;
+        let mut script = self.script().await?;
+        sqlx::query(INSERT_FAMILY)
+            .bind(family_blob(family.id))
+            .bind(&family.subject)
+            .bind(family.long_term)
+            .bind(micros(family.created_at))
+            .bind(family.revoked.map(|r| micros(r.at)))
+            .bind(family.revoked.map(|r| r.reason.as_str()))
+            .bind(token_blob(first.id))
+            .bind(micros(first.issued_at))
+            .bind(micros(first.expires_at))
+            .execute(&mut *script.conn)
+            .await?;
+        script.finish();
         Ok(())
     }
 
@@ -155,7 +194,7 @@ impl SqliteStore {
         new: &NewToken,
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut script = self.script().await?;
         let rows = sqlx::query(ROTATE)
             .bind(token_blob(old))
             .bind(subject)
@@ -163,43 +202,37 @@ impl SqliteStore {
             .bind(token_blob(new.id))
             .bind(micros(new.issued_at))
             .bind(micros(new.expires_at))
-            .fetch_all(&mut *w.tx)
+            .fetch_all(&mut *script.conn)
             .await?;
-        let outcome = match rows.first() {
-            None => Rotation::NotFound,
-            Some(row) => {
-                let family = codec::family(row)?;
-                if row.try_get::<i64, _>("swapped")? == 1 {
-                    w.tx.commit().await?;
-                    return Ok(Rotation::Rotated { family });
-                }
-                let token = codec::token(row, Prefix::Token, &family)?;
-                if family.revoked.is_some() {
-                    Rotation::Revoked { family }
-                } else if token.expires_at <= now {
-                    Rotation::Expired
-                } else if let Some(consumed_at) = token.consumed_at {
-                    let child = if codec::has_child(row)? {
-                        Some(codec::token(row, Prefix::Child, &family)?)
-                    } else {
-                        None
-                    };
-                    Rotation::Consumed {
-                        family,
-                        consumed_at,
-                        child,
-                    }
-                } else {
-                    return Err(StoreError::Invariant(
-                        "a live token was not consumed inside the write lock",
-                    ));
-                }
-            }
+        script.finish();
+        let Some(row) = rows.first() else {
+            return Ok(Rotation::NotFound);
         };
-        // Nothing was written; end the transaction now rather than when the connection is
-        // next used, so the write lock is free before our turn is.
-        w.tx.rollback().await?;
-        Ok(outcome)
+        let family = codec::family(row)?;
+        if row.try_get::<i64, _>("swapped")? == 1 {
+            return Ok(Rotation::Rotated { family });
+        }
+        let token = codec::token(row, Prefix::Token, &family)?;
+        Ok(if family.revoked.is_some() {
+            Rotation::Revoked { family }
+        } else if token.expires_at <= now {
+            Rotation::Expired
+        } else if let Some(consumed_at) = token.consumed_at {
+            let child = if codec::has_child(row)? {
+                Some(codec::token(row, Prefix::Child, &family)?)
+            } else {
+                None
+            };
+            Rotation::Consumed {
+                family,
+                consumed_at,
+                child,
+            }
+        } else {
+            return Err(StoreError::Invariant(
+                "a live token was not consumed inside the write lock",
+            ));
+        })
     }
 
     /// Runs one revoking UPDATE as its own (autocommit) transaction, in our write turn.
