@@ -23,7 +23,9 @@
 //! everything before its first write, because Redis does not roll a failed script back.
 //! All keys of one subject share one cluster hash tag, derived from the subject so that no
 //! user name (`{`, `}`, any byte) can break it, and every key a script touches is declared
-//! in `KEYS`: no script crosses a slot, and `revoke_subject` is one atomic step.
+//! in `KEYS`: on a cluster no script crosses a slot, and `revoke_subject` is one atomic
+//! step. (On a standalone server, which has no slots, two scripts also touch id claims;
+//! see below.)
 //!
 //! Keys, for prefix `P` (default `auth:`) and tag `T`: `P{T}:s` is a hash holding every
 //! family of the subject, `P{T}:x` a sorted set of those families by the time until which

@@ -1,22 +1,26 @@
 //! One Lua script per operation.
 //!
 //! Redis runs a script atomically but does not roll it back when it fails halfway, so each
-//! script does every read and check first and writes only after the last check. Every key
-//! a script touches is in `KEYS`, and all of them carry the subject's hash tag (see
-//! [`keys`](crate::keys)), so a script never crosses cluster slots. Absent values are
+//! script does every read and check first and writes only after the last check (the one
+//! exception, `rotate`'s claim, is itself that last check: a `SET NX` that writes only if
+//! it passes). Every key a script touches is in `KEYS`. On a cluster they all carry the
+//! subject's hash tag (see [`keys`](crate::keys)), so no script crosses a slot; on a
+//! standalone server `insert_family` and `rotate` also check and take the id claims, keys
+//! with tags of their own, which only a server without slots accepts. Absent values are
 //! returned as `''` because a Lua `nil` ends a reply array.
 //!
 //! TTLs are passed in milliseconds, relative, as computed by the caller from its own clock;
 //! the subject's expiry set records the server time (`TIME`) until which each family can
-//! matter, so that `insert_family` can drop dead families from the subject's hash. Scripts are replicated
-//! by their effects (the only mode since Redis 7, the default since 5), so reading `TIME`
-//! before writing is allowed.
+//! matter, so that `insert_family` can drop dead families from the subject's hash. Scripts
+//! are replicated by their effects (the only mode since Redis 7), so reading `TIME` before
+//! writing is allowed.
 
 use std::sync::LazyLock;
 
 use redis::Script;
 
-/// Server time in ms, and "extend the key's TTL to at least `ttl` ms".
+/// Helpers every script may use: server time in ms, "make the key's TTL at least `ttl`
+/// ms", and id claims.
 const PRELUDE: &str = r"
 local function now_ms()
   local t = redis.call('TIME')
