@@ -78,7 +78,10 @@
 //!   client retries with the same refresh token, finds it `Consumed` within the service's
 //!   reuse grace with its child unused, and is handed that child: the same chain, no fork
 //!   and no false reuse alarm. Keep the reuse grace longer than the response timeout plus
-//!   the client's retry delay. The revocations are idempotent and simply retried.
+//!   the client's retry delay; with no grace (auth-core's default) the retry counts as
+//!   reuse and the session is revoked: safe, but the user logs in again. A timed-out
+//!   `insert_family` that ran leaves a session nobody holds a token for, which expires.
+//!   The revocations are idempotent and simply retried.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations, rust_2018_idioms)]
