@@ -14,6 +14,17 @@
 //! order instead of polling SQLite's busy handler. [`SqliteStore::connect`] opens the file
 //! in WAL mode with `synchronous=FULL`: when a call returns `Ok`, its write is on disk.
 //!
+//! A login and a rotation each send their whole transaction (`BEGIN IMMEDIATE`, the
+//! statements, `COMMIT`) to the connection in one call: the rotation's UPDATE consumes the
+//! old token only if it is live, its INSERT stores the child only if that UPDATE changed a
+//! row, and a SELECT reports what is now stored. If such a call is cut short (an error, or
+//! the caller's future dropped), the connection may still be inside the transaction, so
+//! it is closed, which rolls back, instead of going back to the pool. Purge uses sqlx's
+//! transaction, which rolls back on drop.
+//!
+//! A unique index on `parent_id` makes a second child of one token impossible even if this
+//! code were wrong, and foreign keys tie every token to its family.
+//!
 //! # Example
 //! ```no_run
 //! # async fn demo() -> Result<(), auth_core::Error> {
