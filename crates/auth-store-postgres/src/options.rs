@@ -135,7 +135,12 @@ impl PostgresStoreOptions {
             .await?;
         }
         if self.migrate {
-            crate::MIGRATOR.run(&pool).await?;
+            let mut conn = pool.acquire().await?;
+            // A migration may rightly run longer than one call of the store; lift the
+            // per-call timeout for this session only, and never pool it again.
+            conn.close_on_drop();
+            conn.execute("SET statement_timeout = 0").await?;
+            crate::MIGRATOR.run(&mut *conn).await?;
         }
         Ok(PostgresStore::new(pool))
     }
