@@ -1,13 +1,14 @@
 //! What the Redis store's operations cost, beside the round trips they cannot avoid.
 //!
-//! For the standalone server (`AUTH_TEST_REDIS_URL`, default redis://127.0.0.1:6379) and the
-//! cluster (`AUTH_TEST_REDIS_CLUSTER_URL`, default 127.0.0.1:7101-7103; scripts/services/
-//! redis.sh starts both): criterion timings of insert, rotate and revoke and of two floors
-//! on a separate raw connection of the same kind, a raw `PING` and a no-op `EVALSHA`
-//! (`return 1`, one key); then a ratio table from interleaved rounds (machine noise hits operation and
-//! floor alike), and rotations per second with 64 concurrent tasks over distinct tokens
-//! beside no-op `EVALSHA`s per second under the same load. An unreachable backend is
-//! reported and skipped; the other still runs.
+//! `cargo bench --features redis --bench redis_store`, against the standalone server
+//! (`AUTH_TEST_REDIS_URL`, default redis://127.0.0.1:6379) and the cluster
+//! (`AUTH_TEST_REDIS_CLUSTER_URL`, default 127.0.0.1:7101-7103); `source
+//! scripts/services/redis.sh` starts both. Criterion times insert, rotate and revoke and two
+//! floors on a separate raw connection of the same kind: a raw `PING` and a no-op `EVALSHA`
+//! (`return 1`, one key). Then a ratio table from interleaved rounds (machine noise hits
+//! operation and floor alike), and rotations per second with 64 concurrent tasks over
+//! distinct tokens beside no-op `EVALSHA`s per second under the same load. An unreachable
+//! backend is reported and skipped; the other still runs.
 
 use std::cell::RefCell;
 use std::hint::black_box;
