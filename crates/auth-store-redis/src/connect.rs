@@ -10,6 +10,7 @@ use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
 use redis::{Client, Value};
 
 use crate::error::StoreError;
+use crate::store::Conn;
 
 /// How [`RedisStore::connect_with`](crate::RedisStore::connect_with) connects.
 ///
@@ -168,26 +169,68 @@ pub(crate) async fn cluster(
     Ok(client.get_async_connection().await?)
 }
 
-/// Reads `maxmemory-policy` (from every primary of a cluster) and warns or refuses if keys
-/// with a TTL may be evicted. A server that forbids `CONFIG` (managed services often do)
-/// gets a warning that the policy could not be checked.
-pub(crate) async fn check_eviction_policy(
-    conn: &mut crate::store::Conn,
-    check: EvictionPolicyCheck,
-) -> Result<(), StoreError> {
-    let mut cmd = redis::cmd("CONFIG");
-    cmd.arg("GET").arg("maxmemory-policy");
-    let reply = match conn {
-        crate::store::Conn::Standalone(c) => cmd.query_async::<Value>(c).await,
-        crate::store::Conn::Cluster(c) => {
+/// Sends `cmd` to the server, or to every primary of a cluster.
+async fn ask_every_primary(conn: &mut Conn, cmd: redis::Cmd) -> redis::RedisResult<Value> {
+    match conn {
+        Conn::Standalone(c) => cmd.query_async::<Value>(c).await,
+        Conn::Cluster(c) => {
             c.route_command(
                 cmd,
                 RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None)),
             )
             .await
         }
+    }
+}
+
+/// The scripts use `SET NX GET` and `PEXPIRE GT`: refuse a server older than 7.0 at once
+/// rather than fail every rotation later. A server that hides `INFO` is given the benefit
+/// of the doubt, with a warning.
+pub(crate) async fn check_version(conn: &mut Conn) -> Result<(), StoreError> {
+    let mut cmd = redis::cmd("INFO");
+    cmd.arg("server");
+    let reply = match ask_every_primary(conn, cmd).await {
+        Ok(reply) => reply,
+        Err(e) if e.is_io_error() || e.is_timeout() => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the Redis version; 7.0 or later is required");
+            return Ok(());
+        }
     };
-    let reply = match reply {
+    let mut texts = Vec::new();
+    strings(&reply, &mut texts);
+    match too_old(&texts) {
+        Some(version) => Err(StoreError::ServerTooOld(version)),
+        None => Ok(()),
+    }
+}
+
+/// The first `redis_version` older than 7 in `INFO server` texts.
+fn too_old(texts: &[String]) -> Option<String> {
+    texts
+        .iter()
+        .flat_map(|text| text.lines())
+        .filter_map(|line| line.trim().strip_prefix("redis_version:"))
+        .find(|version| {
+            let major = version
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok());
+            major.is_some_and(|m| m < 7)
+        })
+        .map(str::to_owned)
+}
+
+/// Reads `maxmemory-policy` (from every primary of a cluster) and warns or refuses if keys
+/// with a TTL may be evicted. A server that forbids `CONFIG` (managed services often do)
+/// gets a warning that the policy could not be checked.
+pub(crate) async fn check_eviction_policy(
+    conn: &mut Conn,
+    check: EvictionPolicyCheck,
+) -> Result<(), StoreError> {
+    let mut cmd = redis::cmd("CONFIG");
+    cmd.arg("GET").arg("maxmemory-policy");
+    let reply = match ask_every_primary(conn, cmd).await {
         Ok(reply) => reply,
         Err(e) if e.is_io_error() || e.is_timeout() => return Err(e.into()),
         Err(e) => {
@@ -221,7 +264,7 @@ pub(crate) async fn check_eviction_policy(
 fn strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::BulkString(b) => out.push(String::from_utf8_lossy(b).into_owned()),
-        Value::SimpleString(s) => out.push(s.clone()),
+        Value::SimpleString(s) | Value::VerbatimString { text: s, .. } => out.push(s.clone()),
         Value::Array(items) | Value::Set(items) => items.iter().for_each(|v| strings(v, out)),
         Value::Map(pairs) => pairs.iter().for_each(|(k, v)| {
             strings(k, out);
@@ -249,6 +292,17 @@ mod tests {
             panic!("cluster URL with credentials not parsed");
         };
         assert_eq!(nodes, ["redis://u:p@a:1", "redis://u:p@b:2"]);
+    }
+
+    #[test]
+    fn finds_a_server_older_than_7() {
+        let info = |v: &str| format!("# Server\r\nredis_version:{v}\r\nredis_mode:cluster\r\n");
+        assert_eq!(too_old(&[info("7.0.15"), info("8.2.1")]), None);
+        assert_eq!(
+            too_old(&[info("7.0.15"), info("6.2.14")]),
+            Some("6.2.14".into())
+        );
+        assert_eq!(too_old(&["no version here".into()]), None);
     }
 
     #[test]

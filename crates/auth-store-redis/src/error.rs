@@ -22,6 +22,9 @@ pub(crate) enum StoreError {
     #[error("invalid redis URL: {0}")]
     Url(&'static str),
 
+    #[error("Redis {0} is too old: this store needs 7.0 or later")]
+    ServerTooOld(String),
+
     #[error(
         "maxmemory-policy is {0:?}: Redis may evict a family record and so resurrect revoked \
          tokens; set it to noeviction (or connect with EvictionPolicyCheck::Warn)"
@@ -76,12 +79,13 @@ impl From<StoreError> for auth_core::Error {
                 source: Box::new(e),
             },
             StoreError::Conflict => auth_core::Error::Conflict { backend: BACKEND },
-            StoreError::Redis(_) | StoreError::Url(_) | StoreError::EvictingPolicy(_) => {
-                auth_core::Error::Backend {
-                    backend: BACKEND,
-                    source: Box::new(e),
-                }
-            }
+            StoreError::Redis(_)
+            | StoreError::Url(_)
+            | StoreError::ServerTooOld(_)
+            | StoreError::EvictingPolicy(_) => auth_core::Error::Backend {
+                backend: BACKEND,
+                source: Box::new(e),
+            },
         }
     }
 }

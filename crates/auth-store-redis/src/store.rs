@@ -117,6 +117,7 @@ impl RedisStore {
             Target::Standalone(url) => Conn::Standalone(connect::standalone(&url, &options).await?),
             Target::Cluster(nodes) => Conn::Cluster(connect::cluster(&nodes, &options).await?),
         };
+        connect::check_version(&mut conn).await?;
         connect::check_eviction_policy(&mut conn, options.eviction_policy_check()).await?;
         Ok(Self::with_conn(conn))
     }
