@@ -100,7 +100,8 @@ impl RedisStore {
     /// with the default [`ConnectOptions`] (which warn on an evicting `maxmemory-policy`).
     ///
     /// # Errors
-    /// [`Error::Backend`](auth_core::Error::Backend) for a malformed URL or (with
+    /// [`Error::Backend`](auth_core::Error::Backend) for a malformed URL, a server older
+    /// than Redis 7.0, or (with
     /// [`EvictionPolicyCheck::Refuse`](crate::EvictionPolicyCheck::Refuse)) an evicting
     /// policy; [`Error::Unavailable`](auth_core::Error::Unavailable) if the server cannot be
     /// reached in time.
