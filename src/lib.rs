@@ -78,10 +78,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_and_malformed_urls_are_config_errors() {
         for url in ["mysql://x", "no-scheme", ""] {
-            assert!(
-                matches!(connect(url).await, Err(Error::Config(_))),
-                "{url}"
-            );
+            assert!(matches!(connect(url).await, Err(Error::Config(_))), "{url}");
         }
     }
 
