@@ -30,8 +30,11 @@ pub trait TokenStore: Debug + Send + Sync + 'static {
     /// Records a login: a new family and its first refresh token, atomically.
     ///
     /// # Errors
-    /// [`Error::Conflict`](crate::Error::Conflict) if the family or token id exists under any
-    /// subject (ids are global; only lookups are partitioned by subject). Nothing is stored.
+    /// [`Error::Conflict`](crate::Error::Conflict) if the family or token id already exists
+    /// for this subject; nothing is stored. Ids are random 122-bit UUIDs and every lookup
+    /// names the subject, so uniqueness is only required per subject: whether a store also
+    /// refuses an id held by *another* subject is unspecified (SQL primary keys do, Redis
+    /// Cluster slots cannot see each other cheaply).
     async fn insert_family(&self, family: &Family, first: &NewToken) -> Result<()>;
 
     /// Exchanges `old` for `new`: ONE atomic compare-and-swap.
@@ -45,8 +48,8 @@ pub trait TokenStore: Debug + Send + Sync + 'static {
     /// at most one returns [`Rotation::Rotated`].
     ///
     /// # Errors
-    /// [`Error::Conflict`](crate::Error::Conflict) if `new.id` already exists (nothing
-    /// changes).
+    /// [`Error::Conflict`](crate::Error::Conflict) if `new.id` already exists for this
+    /// subject (nothing changes); across subjects, as for `insert_family`, unspecified.
     async fn rotate(
         &self,
         subject: &str,
