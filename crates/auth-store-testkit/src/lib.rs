@@ -39,6 +39,15 @@
 //! store that expires records by TTL (absolute, at `expires_at`) never loses one while a
 //! check runs.
 //!
+//! # Ids
+//!
+//! Ids need only be unique per subject: `Conflict` is required for a family or token id
+//! the same subject already has, and whether a store also refuses one that another subject
+//! holds is unspecified (MemoryStore and SQL primary keys do, a store partitioned by
+//! subject need not). So no check, and no sequence [`check_matches_memory_model`]
+//! generates, reuses an id across subjects; the checks that look up a record under the
+//! wrong subject still require it not to exist.
+//!
 //! # Purging
 //!
 //! `purge_expired` may return 0 in a store that expires records by TTL. The purge checks
@@ -75,8 +84,9 @@ pub use checks::revoke::{
 };
 pub use checks::rotate::{
     check_rotate_consumed_reports_child, check_rotate_consumed_reports_child_current_state,
-    check_rotate_expired, check_rotate_live_token_rotates, check_rotate_revoked_checked_first,
-    check_rotate_unknown_is_not_found, check_rotate_wrong_subject_is_not_found,
+    check_rotate_expired, check_rotate_into_existing_id_conflicts, check_rotate_live_token_rotates,
+    check_rotate_revoked_checked_first, check_rotate_unknown_is_not_found,
+    check_rotate_wrong_subject_is_not_found,
 };
 pub use model::{MODEL_CASES, MODEL_MAX_OPS, check_matches_memory_model};
 
@@ -104,6 +114,7 @@ macro_rules! conformance_tests {
             check_rotate_expired,
             check_rotate_unknown_is_not_found,
             check_rotate_wrong_subject_is_not_found,
+            check_rotate_into_existing_id_conflicts,
             check_reuse_revokes_whole_family,
             check_revocation_keeps_first_reason,
             check_revoke_token_revokes_its_family,

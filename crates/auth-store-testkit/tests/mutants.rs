@@ -2,6 +2,9 @@
 //!
 //! `MutantStore` is a minimal copy of `MemoryStore` with one optional defect. Unbroken it
 //! passes the whole suite (module `faithful`), so each failure below comes from its defect.
+//! Unlike `MemoryStore` it keys every record by (subject, id), as a store partitioned by
+//! subject does: ids are unique per subject only, which the contract allows, and the suite
+//! must accept it (auth-core runs the suite against `MemoryStore`, whose ids are global).
 //! Every test runs every check against one mutant, prints which checks caught it, and
 //! asserts that the checks responsible for that clause are among them.
 
@@ -33,12 +36,27 @@ enum Defect {
     RevokeSubjectCountsRevoked,
     /// `revoke_family` checks under the lock, yields, then writes under a new lock.
     NonAtomicRevokeFamily,
+    /// `insert_family` overwrites a family or token id the subject already has.
+    InsertOverwrites,
+    /// `rotate` overwrites a token id the subject already has with the new token.
+    RotateOverwrites,
 }
 
+/// Records keyed by (subject, id).
 #[derive(Debug, Default)]
 struct Tables {
-    tokens: HashMap<TokenId, RefreshToken>,
-    families: HashMap<FamilyId, Family>,
+    tokens: HashMap<(String, TokenId), RefreshToken>,
+    families: HashMap<(String, FamilyId), Family>,
+}
+
+impl Tables {
+    fn token(&self, subject: &str, id: TokenId) -> Option<&RefreshToken> {
+        self.tokens.get(&(subject.to_owned(), id))
+    }
+
+    fn family(&self, subject: &str, id: FamilyId) -> Option<&Family> {
+        self.families.get(&(subject.to_owned(), id))
+    }
 }
 
 #[derive(Debug)]
@@ -67,10 +85,10 @@ impl MutantStore {
         old: TokenId,
         now: OffsetDateTime,
     ) -> Option<Rotation> {
-        let Some(token) = t.tokens.get(&old).filter(|tok| tok.subject == subject) else {
+        let Some(token) = t.token(subject, old) else {
             return Some(Rotation::NotFound);
         };
-        let Some(family) = t.families.get(&token.family).cloned() else {
+        let Some(family) = t.family(subject, token.family).cloned() else {
             return Some(Rotation::NotFound);
         };
         let expired = token.expires_at <= now;
@@ -86,27 +104,29 @@ impl MutantStore {
         token.consumed_at.map(|consumed_at| Rotation::Consumed {
             family,
             consumed_at,
-            child: token.child.and_then(|c| t.tokens.get(&c).cloned()),
+            child: token.child.and_then(|c| t.token(subject, c).cloned()),
         })
     }
 
     fn write_rotation(
+        &self,
         t: &mut Tables,
+        subject: &str,
         old: TokenId,
         new: &NewToken,
         now: OffsetDateTime,
     ) -> Result<Rotation> {
-        let Some(token) = t.tokens.get(&old).cloned() else {
+        let Some(token) = t.token(subject, old).cloned() else {
             return Ok(Rotation::NotFound);
         };
-        let Some(family) = t.families.get(&token.family).cloned() else {
+        let Some(family) = t.family(subject, token.family).cloned() else {
             return Ok(Rotation::NotFound);
         };
-        if t.tokens.contains_key(&new.id) {
+        if self.defect != Defect::RotateOverwrites && t.token(subject, new.id).is_some() {
             return Err(Error::Conflict { backend: "mutant" });
         }
         t.tokens.insert(
-            new.id,
+            (subject.to_owned(), new.id),
             RefreshToken {
                 id: new.id,
                 family: family.id,
@@ -118,15 +138,21 @@ impl MutantStore {
                 child: None,
             },
         );
-        if let Some(token) = t.tokens.get_mut(&old) {
+        if let Some(token) = t.tokens.get_mut(&(subject.to_owned(), old)) {
             token.consumed_at = Some(now);
             token.child = Some(new.id);
         }
         Ok(Rotation::Rotated { family })
     }
 
-    fn revoke(t: &mut Tables, id: FamilyId, reason: RevokeReason, now: OffsetDateTime) -> u64 {
-        match t.families.get_mut(&id) {
+    fn revoke(
+        t: &mut Tables,
+        subject: &str,
+        id: FamilyId,
+        reason: RevokeReason,
+        now: OffsetDateTime,
+    ) -> u64 {
+        match t.families.get_mut(&(subject.to_owned(), id)) {
             Some(f) if f.revoked.is_none() => {
                 f.revoked = Some(Revocation { at: now, reason });
                 1
@@ -140,11 +166,13 @@ impl MutantStore {
 impl TokenStore for MutantStore {
     async fn insert_family(&self, family: &Family, first: &NewToken) -> Result<()> {
         let mut t = self.lock();
-        if t.families.contains_key(&family.id) || t.tokens.contains_key(&first.id) {
+        let subject = family.subject.as_str();
+        let taken = t.family(subject, family.id).is_some() || t.token(subject, first.id).is_some();
+        if taken && self.defect != Defect::InsertOverwrites {
             return Err(Error::Conflict { backend: "mutant" });
         }
         t.tokens.insert(
-            first.id,
+            (subject.to_owned(), first.id),
             RefreshToken {
                 id: first.id,
                 family: family.id,
@@ -156,7 +184,8 @@ impl TokenStore for MutantStore {
                 child: None,
             },
         );
-        t.families.insert(family.id, family.clone());
+        t.families
+            .insert((subject.to_owned(), family.id), family.clone());
         Ok(())
     }
 
@@ -174,12 +203,12 @@ impl TokenStore for MutantStore {
             }
             // The lock is released here: another rotation can read the same live token.
             tokio::task::yield_now().await;
-            return Self::write_rotation(&mut self.lock(), old, new, now);
+            return self.write_rotation(&mut self.lock(), subject, old, new, now);
         }
         let mut t = self.lock();
         match self.refusal(&t, subject, old, now) {
             Some(outcome) => Ok(outcome),
-            None => Self::write_rotation(&mut t, old, new, now),
+            None => self.write_rotation(&mut t, subject, old, new, now),
         }
     }
 
@@ -191,13 +220,8 @@ impl TokenStore for MutantStore {
         now: OffsetDateTime,
     ) -> Result<u64> {
         let mut t = self.lock();
-        match t
-            .tokens
-            .get(&id)
-            .filter(|tok| tok.subject == subject)
-            .map(|tok| tok.family)
-        {
-            Some(family) => Ok(Self::revoke(&mut t, family, reason, now)),
+        match t.token(subject, id).map(|tok| tok.family) {
+            Some(family) => Ok(Self::revoke(&mut t, subject, family, reason, now)),
             None => Ok(0),
         }
     }
@@ -210,9 +234,8 @@ impl TokenStore for MutantStore {
         now: OffsetDateTime,
     ) -> Result<u64> {
         let unrevoked = |t: &Tables| {
-            t.families
-                .get(&family)
-                .is_some_and(|f| f.subject == subject && f.revoked.is_none())
+            t.family(subject, family)
+                .is_some_and(|f| f.revoked.is_none())
         };
         if self.defect == Defect::NonAtomicRevokeFamily {
             if !unrevoked(&self.lock()) {
@@ -220,7 +243,7 @@ impl TokenStore for MutantStore {
             }
             // The lock is released here: another revocation can see the family unrevoked.
             tokio::task::yield_now().await;
-            if let Some(f) = self.lock().families.get_mut(&family) {
+            if let Some(f) = self.lock().families.get_mut(&(subject.to_owned(), family)) {
                 f.revoked = Some(Revocation { at: now, reason });
             }
             return Ok(1);
@@ -229,7 +252,7 @@ impl TokenStore for MutantStore {
         if !unrevoked(&t) {
             return Ok(0);
         }
-        Ok(Self::revoke(&mut t, family, reason, now))
+        Ok(Self::revoke(&mut t, subject, family, reason, now))
     }
 
     async fn revoke_subject(
@@ -247,7 +270,7 @@ impl TokenStore for MutantStore {
             .collect();
         let changed: u64 = ids
             .iter()
-            .map(|id| Self::revoke(&mut t, *id, reason, now))
+            .map(|id| Self::revoke(&mut t, subject, *id, reason, now))
             .sum();
         if self.defect == Defect::RevokeSubjectCountsRevoked {
             return Ok(ids.len() as u64);
@@ -257,49 +280,49 @@ impl TokenStore for MutantStore {
 
     async fn token_status(&self, subject: &str, id: TokenId) -> Result<Option<TokenState>> {
         let t = self.lock();
-        let Some(token) = t.tokens.get(&id).filter(|tok| tok.subject == subject) else {
+        let Some(token) = t.token(subject, id) else {
             return Ok(None);
         };
-        Ok(t.families.get(&token.family).map(|family| TokenState {
+        Ok(t.family(subject, token.family).map(|family| TokenState {
             token: token.clone(),
             family: family.clone(),
         }))
     }
 
     async fn family_status(&self, subject: &str, family: FamilyId) -> Result<Option<Family>> {
-        Ok(self
-            .lock()
-            .families
-            .get(&family)
-            .filter(|f| f.subject == subject)
-            .cloned())
+        Ok(self.lock().family(subject, family).cloned())
     }
 
     async fn purge_expired(&self, now: OffsetDateTime, batch: u32) -> Result<u64> {
         let mut t = self.lock();
         let batch = batch as usize;
         let purge_consumed = self.defect == Defect::PurgeDeletesConsumed;
-        let dead: Vec<TokenId> = t
+        let dead: Vec<(String, TokenId)> = t
             .tokens
-            .values()
-            .filter(|tok| tok.expires_at <= now || (purge_consumed && tok.consumed_at.is_some()))
-            .map(|tok| tok.id)
+            .iter()
+            .filter(|(_, tok)| {
+                tok.expires_at <= now || (purge_consumed && tok.consumed_at.is_some())
+            })
+            .map(|(key, _)| key.clone())
             .take(batch)
             .collect();
-        for id in &dead {
-            t.tokens.remove(id);
+        for key in &dead {
+            t.tokens.remove(key);
         }
-        let with_tokens: std::collections::HashSet<FamilyId> =
-            t.tokens.values().map(|tok| tok.family).collect();
-        let empty: Vec<FamilyId> = t
+        let with_tokens: std::collections::HashSet<(String, FamilyId)> = t
+            .tokens
+            .values()
+            .map(|tok| (tok.subject.clone(), tok.family))
+            .collect();
+        let empty: Vec<(String, FamilyId)> = t
             .families
             .keys()
-            .filter(|id| !with_tokens.contains(id))
-            .copied()
+            .filter(|key| !with_tokens.contains(*key))
             .take(batch - dead.len())
+            .cloned()
             .collect();
-        for id in &empty {
-            t.families.remove(id);
+        for key in &empty {
+            t.families.remove(key);
         }
         Ok((dead.len() + empty.len()) as u64)
     }
@@ -337,6 +360,7 @@ fn single_store_checks() -> impl Iterator<Item = (&'static str, Check)> {
         check_rotate_expired,
         check_rotate_unknown_is_not_found,
         check_rotate_wrong_subject_is_not_found,
+        check_rotate_into_existing_id_conflicts,
         check_reuse_revokes_whole_family,
         check_revocation_keeps_first_reason,
         check_revoke_token_revokes_its_family,
@@ -436,6 +460,27 @@ async fn non_atomic_revocation_is_caught() {
     assert_caught(
         Defect::NonAtomicRevokeFamily,
         &["check_concurrent_revocations_count_once"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn insert_overwriting_the_subjects_ids_is_caught() {
+    assert_caught(
+        Defect::InsertOverwrites,
+        &[
+            "check_insert_duplicate_family_conflicts",
+            "check_insert_duplicate_token_conflicts",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotate_overwriting_the_subjects_ids_is_caught() {
+    assert_caught(
+        Defect::RotateOverwrites,
+        &["check_rotate_into_existing_id_conflicts"],
     )
     .await;
 }

@@ -2,7 +2,7 @@
 
 use auth_core::time::Duration;
 use auth_core::{
-    DynTokenStore, RefreshToken, Revocation, RevokeReason, Rotation, TokenId, TokenState,
+    DynTokenStore, Error, RefreshToken, Revocation, RevokeReason, Rotation, TokenId, TokenState,
 };
 
 use crate::fixtures::{TOKEN_TTL, epoch, new_token};
@@ -301,5 +301,46 @@ pub async fn check_rotate_wrong_subject_is_not_found(store: DynTokenStore) {
     assert!(
         matches!(outcome, Rotation::Rotated { .. }),
         "{CLAUSE}: the owner must still be able to rotate afterwards, got {outcome:?}"
+    );
+}
+
+/// Rotating a live token into a token id that the subject already has (a first token of
+/// another family, a rotated child, the old token itself) is [`Error::Conflict`] and
+/// changes nothing: the old token stays live and can still rotate.
+///
+/// Ids need only be unique per subject: rotating into an id that *another* subject holds
+/// is unspecified, so that case is not tested either way.
+pub async fn check_rotate_into_existing_id_conflicts(store: DynTokenStore) {
+    const CLAUSE: &str = "rotate into a token id the subject has -> Conflict";
+    let mut fx = Fixture::new(store, CLAUSE);
+    let t = epoch();
+    let live = fx.login("alice", t).await;
+    let other = fx.login("alice", t).await;
+    let child = fx
+        .rotate("alice", other.first.id, t + Duration::minutes(1))
+        .await;
+    let before = fx.snapshot().await;
+
+    let now = t + Duration::minutes(2);
+    for (what, taken) in [
+        ("the first token of another family", other.first.id),
+        ("a rotated child", child.id),
+        ("the old token itself", live.first.id),
+    ] {
+        let mut new = new_token(now, TOKEN_TTL);
+        new.id = taken;
+        let result = fx.store().rotate("alice", live.first.id, &new, now).await;
+        assert!(
+            matches!(result, Err(Error::Conflict { .. })),
+            "{CLAUSE}: rotating into {what} ({taken}) must be refused with Conflict, \
+             got {result:?}"
+        );
+    }
+    fx.assert_unchanged(&before, "a refused rotation").await;
+
+    let (_, outcome) = fx.try_rotate("alice", live.first.id, now).await;
+    assert!(
+        matches!(outcome, Rotation::Rotated { .. }),
+        "{CLAUSE}: the old token must still rotate to a fresh id afterwards, got {outcome:?}"
     );
 }

@@ -10,9 +10,9 @@ pub(super) const SUBJECTS: [&str; 3] = ["alice", "bob", "carol{x}"];
 /// Token lifetimes, in minutes: all long enough that no record vanishes in real time.
 const TTL_MINUTES: [i64; 3] = [10, 60, 180];
 
-/// Which id an operation names: a never-used one, or the `n`th most recently used one
-/// (whether or not the store accepted it). Counting from the most recent keeps a pick's
-/// meaning when shrinking removes earlier operations.
+/// Which id an operation names: a never-used one, or the `n`th most recent one the
+/// reference store accepted (for a login, of the logging-in subject only). Counting from
+/// the most recent keeps a pick's meaning when shrinking removes earlier operations.
 #[derive(Debug, Clone)]
 pub(super) enum Pick {
     Fresh,
@@ -91,7 +91,7 @@ fn known() -> impl Strategy<Value = Pick> {
     ]
 }
 
-/// Mostly new ids, sometimes a taken one (to provoke `Conflict`).
+/// Mostly new ids, sometimes one the subject already has (to provoke `Conflict`).
 fn fresh() -> impl Strategy<Value = Pick> {
     prop_oneof![
         12 => Just(Pick::Fresh),

@@ -124,6 +124,10 @@ struct KnownToken {
 ///
 /// Ids are numbered (tokens `…-8001-00000000000N`, families `…-8002-…`) so failure output
 /// is readable; every case runs on a fresh store, so they never collide across cases.
+///
+/// A login may reuse an id (to provoke `Conflict`) only of its own subject, and a
+/// rotation's new id is always fresh: ids need only be unique per subject, so no generated
+/// sequence depends on whether a store also refuses ids held by another subject.
 #[derive(Debug)]
 struct Resolver {
     now: OffsetDateTime,
@@ -165,6 +169,37 @@ impl Resolver {
                 (t.id, t.subject)
             }
             _ => (TokenId::from_uuid(self.uuid(1)), 0),
+        }
+    }
+
+    /// For a login by `subject`: one of that subject's own tokens, or a never-used id.
+    /// Never another subject's: whether a store refuses an id that another subject holds
+    /// is unspecified, and MemoryStore does.
+    fn own_token(&mut self, pick: &Pick, subject: usize) -> TokenId {
+        let own: Vec<TokenId> = self
+            .tokens
+            .iter()
+            .filter(|t| t.subject == subject)
+            .map(|t| t.id)
+            .collect();
+        match pick {
+            Pick::Recent(n) if !own.is_empty() => own[recent(own.len(), *n)],
+            _ => TokenId::from_uuid(self.uuid(1)),
+        }
+    }
+
+    /// For a login by `subject`: one of that subject's own families, or a never-used id
+    /// (see [`Resolver::own_token`]).
+    fn own_family(&mut self, pick: &Pick, subject: usize) -> FamilyId {
+        let own: Vec<FamilyId> = self
+            .families
+            .iter()
+            .filter(|(_, owner)| *owner == subject)
+            .map(|(id, _)| *id)
+            .collect();
+        match pick {
+            Pick::Recent(n) if !own.is_empty() => own[recent(own.len(), *n)],
+            _ => FamilyId::from_uuid(self.uuid(2)),
         }
     }
 
@@ -221,10 +256,10 @@ impl Resolver {
                 token,
             } => {
                 let subject = *subject % SUBJECTS.len();
-                let (family, _) = self.family(family);
+                let family = self.own_family(family, subject);
                 let mut first = self.new_token(*ttl_minutes);
                 if let Pick::Recent(_) = token {
-                    first.id = self.token(token).0;
+                    first.id = self.own_token(token, subject);
                 }
                 let family = Family {
                     id: family,
