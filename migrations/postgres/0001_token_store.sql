@@ -36,9 +36,7 @@ CREATE TABLE auth_refresh_tokens (
     parent_id   uuid,
     child_id    uuid,
     CONSTRAINT auth_refresh_tokens_consumed_whole
-        CHECK ((consumed_at IS NULL) = (child_id IS NULL)),
-    CONSTRAINT auth_refresh_tokens_not_own_parent CHECK (parent_id <> token_id),
-    CONSTRAINT auth_refresh_tokens_not_own_child CHECK (child_id <> token_id)
+        CHECK ((consumed_at IS NULL) = (child_id IS NULL))
 ) WITH (
     -- Room on each page for the new row version of a rotation's UPDATE, which then stays
     -- on the page with no index writes (a HOT update: it changes no indexed column).

@@ -31,8 +31,8 @@ CREATE TABLE auth_refresh_tokens (
     consumed_at INTEGER,
     -- No foreign keys on parent/child: purge deletes a token by its own expiry while its
     -- relatives are kept, and their records still name it.
-    parent_id   BLOB CHECK (parent_id <> token_id),
-    child_id    BLOB CHECK (child_id <> token_id),
+    parent_id   BLOB,
+    child_id    BLOB,
     CHECK ((consumed_at IS NULL) = (child_id IS NULL))
 ) STRICT, WITHOUT ROWID;
 

