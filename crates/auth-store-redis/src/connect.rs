@@ -183,7 +183,7 @@ async fn ask_every_primary(conn: &mut Conn, cmd: redis::Cmd) -> redis::RedisResu
     }
 }
 
-/// The scripts use `SET NX GET` and `PEXPIRE GT`: refuse a server older than 7.0 at once
+/// The scripts use `PEXPIRE ... GT` (Redis 7.0): refuse an older server at once
 /// rather than fail every rotation later. A server that hides `INFO` is given the benefit
 /// of the doubt, with a warning.
 pub(crate) async fn check_version(conn: &mut Conn) -> Result<(), StoreError> {

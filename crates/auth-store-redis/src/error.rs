@@ -16,7 +16,7 @@ pub(crate) enum StoreError {
     #[error("the store's script answered {0:?}, which this version does not know")]
     UnexpectedReply(String),
 
-    #[error("a token or family with this id already exists")]
+    #[error("the subject already has a token or family with this id")]
     Conflict,
 
     #[error("invalid redis URL: {0}")]

@@ -8,8 +8,8 @@
 //! - `P{T}:t:<token>` — one hash per refresh token: `f` family, `i` issued, `e` expires,
 //!   `c` consumed, `p` parent, `n` child (times in Unix microseconds).
 //!
-//! - `P{f:<family>}` and `P{t:<token>}` — id claims, one per id, in the id's own slot (see
-//!   below); the value names the subject's hash.
+//! Ids are unique per subject only (the `TokenStore` contract asks no more): the same id
+//! under two subjects names two unrelated records.
 //!
 //! Families live in their subject's hash rather than in keys of their own because `rotate`
 //! is called with (subject, token id) only: a family key would have to be computed inside
@@ -59,19 +59,6 @@ impl SubjectKeys {
     pub(crate) fn token(&self, id: TokenId) -> String {
         format!("{}:t:{id}", self.base)
     }
-}
-
-/// The claim on an id: ids are unique across subjects (as in every other store), but a
-/// subject's slot cannot tell whether another subject holds an id, so each id is also
-/// claimed (`SET NX`) under a key in its own slot. `kind` keeps family and token ids apart,
-/// as they are separate namespaces.
-pub(crate) fn family_claim(prefix: &str, id: FamilyId) -> String {
-    format!("{prefix}{{f:{id}}}")
-}
-
-/// The claim on a token id; see [`family_claim`].
-pub(crate) fn token_claim(prefix: &str, id: TokenId) -> String {
-    format!("{prefix}{{t:{id}}}")
 }
 
 /// A family id as it appears in hash field names.

@@ -19,34 +19,25 @@
 //!
 //! # Atomicity
 //! Every operation is one Lua script, run with `EVALSHA` (the script is loaded again when
-//! the server answers `NOSCRIPT`, e.g. after a restart). Each script reads and checks
-//! everything before its first write, because Redis does not roll a failed script back.
-//! All keys of one subject share one cluster hash tag, derived from the subject so that no
-//! user name (`{`, `}`, any byte) can break it, and every key a script touches is declared
-//! in `KEYS`: on a cluster no script crosses a slot, and `revoke_subject` is one atomic
-//! step. (On a standalone server, which has no slots, two scripts also touch id claims;
-//! see below.)
+//! the server answers `NOSCRIPT`, e.g. after a restart): one round trip, on a standalone
+//! server and a cluster alike (a rotation that finds its token consumed takes a second,
+//! see below). Each script reads and checks everything before its first write, because
+//! Redis does not roll a failed script back. All keys of one subject share one cluster
+//! hash tag, derived from the subject so that no user name (`{`, `}`, any byte) can break
+//! it, and every key a script touches is declared in `KEYS`: no script crosses a slot, and
+//! `revoke_subject` is one atomic step.
 //!
 //! Keys, for prefix `P` (default `auth:`) and tag `T`: `P{T}:s` is a hash holding every
 //! family of the subject, `P{T}:x` a sorted set of those families by the time until which
 //! they matter (so a login can drop dead ones cheaply), `P{T}:t:<token id>` a hash per
 //! refresh token.
 //!
-//! Ids are unique across subjects, as in every store, but one subject's slot cannot see
-//! another's. So each id is also *claimed* for its subject under a key in the id's own
-//! slot (`P{f:<family id>}`, `P{t:<token id>}`): the claims decide between subjects, each
-//! subject's records within it.
-//! - On a standalone server (no slots) the scripts check and take the claims themselves:
-//!   atomic with the write, no extra request.
-//! - On a cluster the claims live on other nodes. `insert_family` claims both ids first
-//!   (two round trips; logins are rare next to rotations) and is refused with `Conflict`
-//!   if another subject holds either. `rotate` claims the new token id concurrently with
-//!   its script, so a rotation stays one round trip, and gives a fresh claim back when the
-//!   rotation did not happen. Should the new id be held by another subject (only if the
-//!   caller reuses ids; they are 122-bit random), the rotation has already happened and is
-//!   reported as `Conflict`.
-//!
-//! A family id's claim lasts as long as its first token's record.
+//! Ids are unique per subject, which is all the `TokenStore` contract asks: a login whose
+//! family or token id the subject already has, or a rotation into a token id the subject
+//! already has, is refused with [`Error::Conflict`](auth_core::Error::Conflict) before
+//! anything is written. An id that another subject holds is not looked for (its records
+//! may live in another slot, and ids are random 122-bit UUIDs always looked up with their
+//! subject): it names a separate record of that subject.
 //!
 //! [`Rotation::Consumed`](auth_core::Rotation::Consumed) takes a second request: the child
 //! record is read after the (write-free) check, because its key is only known from the old

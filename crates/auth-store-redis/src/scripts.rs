@@ -1,13 +1,11 @@
 //! One Lua script per operation.
 //!
 //! Redis runs a script atomically but does not roll it back when it fails halfway, so each
-//! script does every read and check first and writes only after the last check (the one
-//! exception, `rotate`'s claim, is itself that last check: a `SET NX` that writes only if
-//! it passes). Every key a script touches is in `KEYS`. On a cluster they all carry the
-//! subject's hash tag (see [`keys`](crate::keys)), so no script crosses a slot; on a
-//! standalone server `insert_family` and `rotate` also check and take the id claims, keys
-//! with tags of their own, which only a server without slots accepts. Absent values are
-//! returned as `''` because a Lua `nil` ends a reply array.
+//! script does every read and check first and writes only after the last check. Every key
+//! a script touches is in `KEYS`, and they all carry the subject's hash tag (see
+//! [`keys`](crate::keys)), so no script crosses a slot, on a standalone server and a
+//! cluster alike. Absent values are returned as `''` because a Lua `nil` ends a reply
+//! array.
 //!
 //! TTLs are passed in milliseconds, relative, as computed by the caller from its own clock;
 //! the subject's expiry set records the server time (`TIME`) until which each family can
@@ -20,7 +18,7 @@ use std::sync::LazyLock;
 use redis::Script;
 
 /// Helpers every script may use: server time in ms, "make the key's TTL at least `ttl`
-/// ms", and id claims.
+/// ms", and an integer as text.
 const PRELUDE: &str = r"
 local function now_ms()
   local t = redis.call('TIME')
@@ -30,23 +28,11 @@ local function extend(key, ttl)
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 local function int(n) return string.format('%.0f', n) end
--- An id claim (see the crate docs): 1 free, 2 held by `owner` (this subject), 0 held by
--- another subject.
-local function claim_state(key, owner)
-  local holder = redis.call('GET', key)
-  if not holder then return 1 end
-  if holder == owner then return 2 end
-  return 0
-end
-local function take_claim(key, state, owner, ttl)
-  if state == 1 then redis.call('SET', key, owner, 'PX', ttl) else extend(key, ttl) end
-end
 ";
 
-/// `insert_family`. KEYS: token, subject hash, subject's family expiry set, and on a
-/// standalone server the family id's and the token id's claims (a cluster claims them
-/// separately, as they live in other slots). ARGV: family id, family record, issued_us,
-/// expires_us, ttl_ms. Returns `ok` or `conflict`.
+/// `insert_family`. KEYS: token, subject hash, subject's family expiry set. ARGV: family
+/// id, family record, issued_us, expires_us, ttl_ms. Returns `ok`, or `conflict` if the
+/// subject already has the token id or the family id.
 ///
 /// Also drops up to 64 families whose last token can no longer matter (by server time),
 /// so a subject's hash does not grow with every login it ever made; the sorted set makes
@@ -57,11 +43,6 @@ pub(crate) static INSERT_FAMILY: LazyLock<Script> = LazyLock::new(|| {
 local fid, ttl = ARGV[1], tonumber(ARGV[5])
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HEXISTS', KEYS[2], 'f:' .. fid) == 1 then
   return 'conflict'
-end
-local family_claim, token_claim
-if KEYS[4] then
-  family_claim, token_claim = claim_state(KEYS[4], KEYS[2]), claim_state(KEYS[5], KEYS[2])
-  if family_claim == 0 or token_claim == 0 then return 'conflict' end
 end
 local now = now_ms()
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. int(now), 'LIMIT', 0, 64)
@@ -76,31 +57,14 @@ redis.call('HSET', KEYS[2], 'f:' .. fid, ARGV[2])
 redis.call('ZADD', KEYS[3], int(now + ttl), fid)
 extend(KEYS[2], ttl)
 extend(KEYS[3], ttl)
-if KEYS[4] then
-  take_claim(KEYS[4], family_claim, KEYS[2], ttl)
-  take_claim(KEYS[5], token_claim, KEYS[2], ttl)
-end
 return 'ok'
 ",
     )
 });
 
-/// Claims an id for a subject. KEYS: the claim. ARGV: the subject's hash key, ttl_ms.
-/// Returns 1 if newly claimed, 2 if this subject already held it (a retried or refused
-/// earlier write; its TTL is extended), 0 if another subject holds it.
-pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r"
-local state = claim_state(KEYS[1], ARGV[1])
-if state ~= 0 then take_claim(KEYS[1], state, ARGV[1], tonumber(ARGV[2])) end
-return state
-",
-    )
-});
-
-/// `rotate`. KEYS: old token, new token, subject hash, family expiry set, and on a
-/// standalone server the new token id's claim. ARGV: old id, new id, issued_us,
-/// expires_us, now_us, ttl_ms. Replies, in the order the trait checks them:
+/// `rotate`. KEYS: old token, new token, subject hash, family expiry set. ARGV: old id,
+/// new id, issued_us, expires_us, now_us, ttl_ms. Replies, in the order the trait checks
+/// them (`conflict`: the subject already has the new token id):
 /// `{notfound}`, `{revoked, family, record, revocation}`, `{expired}`,
 /// `{consumed, family, record, consumed_us, child}`, `{conflict}`,
 /// `{rotated, family, record}`.
@@ -134,13 +98,6 @@ if le(tok[2], ARGV[5]) then return {'expired'} end
 if tok[3] then return {'consumed', fid, fam[1], tok[3], tok[4] or ''} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'conflict'} end
 local ttl = tonumber(ARGV[6])
-if KEYS[5] then
-  -- The last check, and a write only if it passes: claim the new id unless another
-  -- subject holds it (SET NX GET answers who held it).
-  local holder = redis.call('SET', KEYS[5], KEYS[3], 'NX', 'GET', 'PX', ttl)
-  if holder and holder ~= KEYS[3] then return {'conflict'} end
-  if holder then extend(KEYS[5], ttl) end
-end
 local live_until = now_ms() + ttl
 -- checks done; writes from here on
 redis.call('HSET', KEYS[1], 'c', ARGV[5], 'n', ARGV[2])

@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use auth_core::{
     Family, FamilyId, NewToken, RevokeReason, Rotation, TokenId, TokenState, TokenStore,
 };
-use futures::future::{join, join_all};
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, ScriptInvocation};
@@ -18,20 +17,8 @@ use crate::codec::{
 };
 use crate::connect::{self, ConnectOptions, Target};
 use crate::error::StoreError;
-use crate::keys::{SubjectKeys, escape_prefix, family_claim, family_field, token_claim};
+use crate::keys::{SubjectKeys, escape_prefix, family_field};
 use crate::scripts;
-
-/// What claiming an id found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Claim {
-    /// Nobody held it; now this subject does.
-    New,
-    /// This subject already held it: whether the id is in use is for the subject's own
-    /// records (checked by the scripts) to say.
-    Ours,
-    /// Another subject holds it.
-    Taken,
-}
 
 /// The two kinds of connection; both reconnect by themselves and are cheap to clone.
 #[derive(Clone)]
@@ -72,9 +59,7 @@ pub const DEFAULT_PREFIX: &str = "auth:";
 pub const DEFAULT_RETENTION: Duration = Duration::minutes(5);
 
 impl RedisStore {
-    /// A store on a single Redis server. Its scripts check id claims in the same step as
-    /// the records they guard, keys that a cluster would place in different slots: use
-    /// [`RedisStore::new_cluster`] for a cluster, and no slot-routing proxy.
+    /// A store on a single Redis server (use [`RedisStore::new_cluster`] for a cluster).
     ///
     /// The manager's timeouts are its own: give it a response timeout, or a server that
     /// stops answering blocks callers indefinitely ([`RedisStore::connect`] sets both).
@@ -152,12 +137,6 @@ impl RedisStore {
         self
     }
 
-    /// A standalone server has no slots, so its scripts check and take the id claims
-    /// themselves: atomic with the write, and no extra request.
-    fn claims_inline(&self) -> bool {
-        matches!(self.conn, Conn::Standalone(_))
-    }
-
     fn keys(&self, subject: &str) -> SubjectKeys {
         SubjectKeys::new(&self.prefix, subject)
     }
@@ -171,42 +150,6 @@ impl RedisStore {
             Conn::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
         };
         Ok(reply?)
-    }
-
-    async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
-        let reply = match &self.conn {
-            Conn::Standalone(c) => cmd.query_async(&mut c.clone()).await,
-            Conn::Cluster(c) => cmd.query_async(&mut c.clone()).await,
-        };
-        Ok(reply?)
-    }
-
-    /// Claims an id for the subject whose hash is `owner`.
-    async fn claim(&self, key: &str, owner: &str, ttl_ms: i64) -> Result<Claim, StoreError> {
-        let reply: i64 = self
-            .run(scripts::CLAIM.key(key).arg(owner).arg(ttl_ms))
-            .await?;
-        match reply {
-            0 => Ok(Claim::Taken),
-            1 => Ok(Claim::New),
-            2 => Ok(Claim::Ours),
-            other => Err(StoreError::UnexpectedReply(other.to_string())),
-        }
-    }
-
-    /// Gives up claims taken for a write that did not happen. Best effort: a claim left
-    /// behind only blocks a random id until its TTL ends.
-    async fn release(&self, keys: &[String]) {
-        // One DEL per key: claims live in different slots.
-        let results = join_all(keys.iter().map(|key| {
-            let mut cmd = redis::cmd("DEL");
-            cmd.arg(key);
-            async move { self.query::<i64>(&cmd).await }
-        }))
-        .await;
-        for e in results.into_iter().filter_map(Result::err) {
-            tracing::debug!(error = %e, "could not release an id claim; it expires by TTL");
-        }
     }
 
     async fn child_record(
@@ -228,11 +171,8 @@ impl RedisStore {
         decode_token(id, subject, &fields).map(Some)
     }
 
-    /// The rotation script. On a standalone server it also checks and takes the claim on
-    /// the new token id; on a cluster the claim lives in another slot and is taken
-    /// concurrently (so a rotation stays one round trip), and given back if the rotation
-    /// did not happen.
-    async fn rotate_inner(
+    /// One script call; a second request only to read the child of a consumed token.
+    async fn rotate_script(
         &self,
         subject: &str,
         old: TokenId,
@@ -240,49 +180,6 @@ impl RedisStore {
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError> {
         let keys = self.keys(subject);
-        let claim = token_claim(&self.prefix, new.id);
-        let ttl = ttl_ms(new.expires_at, now, self.retention);
-        if self.claims_inline() {
-            return self
-                .rotate_script(&keys, subject, old, new, now, Some(&claim))
-                .await;
-        }
-        let (outcome, claimed) = join(
-            self.rotate_script(&keys, subject, old, new, now, None),
-            self.claim(&claim, &keys.subject(), ttl),
-        )
-        .await;
-        // A script that failed may still have run (a timeout): keep the claim then.
-        let outcome = outcome?;
-        match (&outcome, claimed) {
-            (Rotation::Rotated { .. }, Ok(Claim::New | Claim::Ours)) => {}
-            (Rotation::Rotated { .. }, Ok(Claim::Taken)) => {
-                // Another subject holds this token id: a UUID collision or a caller reusing
-                // ids. The rotation has happened (the script cannot see other slots), so
-                // report it as the bug it is rather than as success.
-                tracing::error!(token = %new.id, "rotated into a token id another subject holds");
-                return Err(StoreError::Conflict);
-            }
-            (Rotation::Rotated { .. }, Err(e)) => {
-                // The claim only guards against collisions of random ids; the rotation
-                // itself is done and durable, so it is reported as done.
-                tracing::warn!(error = %e, token = %new.id, "could not claim a rotated token id");
-            }
-            (_, Ok(Claim::New)) => self.release(&[claim]).await,
-            (_, _) => {}
-        }
-        Ok(outcome)
-    }
-
-    async fn rotate_script(
-        &self,
-        keys: &SubjectKeys,
-        subject: &str,
-        old: TokenId,
-        new: &NewToken,
-        now: OffsetDateTime,
-        claim: Option<&str>,
-    ) -> Result<Rotation, StoreError> {
         let ttl = ttl_ms(new.expires_at, now, self.retention);
         let mut invocation = scripts::ROTATE.prepare_invoke();
         invocation
@@ -296,9 +193,6 @@ impl RedisStore {
             .arg(micros(new.expires_at))
             .arg(micros(now))
             .arg(ttl);
-        if let Some(claim) = claim {
-            invocation.key(claim);
-        }
         let reply: Vec<String> = self.run(&invocation).await?;
         let reply: Vec<&str> = reply.iter().map(String::as_str).collect();
         Ok(match reply.as_slice() {
@@ -324,7 +218,7 @@ impl RedisStore {
                 // in a second request rather than inside the script (every key a script
                 // touches must be declared up front). Nothing was written, and the child's
                 // record is reported as stored when read, which is what the trait asks.
-                let child = self.child_record(keys, subject, child).await?;
+                let child = self.child_record(&keys, subject, child).await?;
                 Rotation::Consumed {
                     family,
                     consumed_at,
@@ -340,56 +234,23 @@ impl RedisStore {
 impl TokenStore for RedisStore {
     async fn insert_family(&self, family: &Family, first: &NewToken) -> auth_core::Result<()> {
         let keys = self.keys(&family.subject);
-        let owner = keys.subject();
         let ttl = ttl_ms(first.expires_at, first.issued_at, self.retention);
-        let claims = [
-            family_claim(&self.prefix, family.id),
-            token_claim(&self.prefix, first.id),
-        ];
-        let mut invocation = scripts::INSERT_FAMILY.prepare_invoke();
-        invocation
-            .key(keys.token(first.id))
-            .key(&owner)
-            .key(keys.expiry())
-            .arg(family_field(family.id))
-            .arg(encode_family(family))
-            .arg(micros(first.issued_at))
-            .arg(micros(first.expires_at))
-            .arg(ttl);
-        // A cluster keeps the claims in other slots: take them first, in their own requests.
-        let mut new_claims = Vec::new();
-        if self.claims_inline() {
-            invocation.key(&claims[0]).key(&claims[1]);
-        } else {
-            let (f, t) = join(
-                self.claim(&claims[0], &owner, ttl),
-                self.claim(&claims[1], &owner, ttl),
+        let reply: String = self
+            .run(
+                scripts::INSERT_FAMILY
+                    .key(keys.token(first.id))
+                    .key(keys.subject())
+                    .key(keys.expiry())
+                    .arg(family_field(family.id))
+                    .arg(encode_family(family))
+                    .arg(micros(first.issued_at))
+                    .arg(micros(first.expires_at))
+                    .arg(ttl),
             )
-            .await;
-            new_claims = [(&f, &claims[0]), (&t, &claims[1])]
-                .into_iter()
-                .filter(|(claim, _)| matches!(claim, Ok(Claim::New)))
-                .map(|(_, key)| key.clone())
-                .collect();
-            if !matches!(
-                (&f, &t),
-                (Ok(Claim::New | Claim::Ours), Ok(Claim::New | Claim::Ours))
-            ) {
-                self.release(&new_claims).await;
-                f?;
-                t?;
-                return Err(StoreError::Conflict.into());
-            }
-        }
-        let reply: String = self.run(&invocation).await?;
+            .await?;
         match reply.as_str() {
             "ok" => Ok(()),
-            "conflict" => {
-                // This subject already uses an id it had claimed (or whose claim expired
-                // before its family): give back only the claims taken just now.
-                self.release(&new_claims).await;
-                Err(StoreError::Conflict.into())
-            }
+            "conflict" => Err(StoreError::Conflict.into()),
             _ => Err(StoreError::UnexpectedReply(reply).into()),
         }
     }
@@ -401,7 +262,7 @@ impl TokenStore for RedisStore {
         new: &NewToken,
         now: OffsetDateTime,
     ) -> auth_core::Result<Rotation> {
-        Ok(self.rotate_inner(subject, old, new, now).await?)
+        Ok(self.rotate_script(subject, old, new, now).await?)
     }
 
     async fn revoke_token(
