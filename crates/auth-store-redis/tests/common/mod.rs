@@ -2,6 +2,8 @@
 //! starts them); an unreachable one fails the test with instructions, it never skips it.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod throwaway;
+
 use std::sync::Arc;
 
 use auth_core::{DynTokenStore, TokenId};
