@@ -31,6 +31,40 @@
 //! clause (the test). A check can also be called directly, e.g. to run one clause against
 //! a specially configured store.
 //!
+//! # Checks a backend calls itself
+//!
+//! Two checks need more than one fresh store, so [`conformance_tests!`] does not stamp
+//! them; each backend calls them from its own test files:
+//!
+//! - [`check_cross_instance_race`] takes two independent instances over the same data
+//!   (separate pools or clients, as two processes would have).
+//! - [`check_cancelled_calls_leave_store_whole`] takes a store whose calls do real I/O and
+//!   the backend's own inspection of what a cancelled call may leave behind (an open
+//!   transaction, a held lock), which it awaits before using the store again.
+//!
+//! ```no_run
+//! // crates/auth-store-<name>/tests/race.rs
+//! # async fn open() -> auth_core::DynTokenStore { unimplemented!() }
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+//! async fn two_pools_have_one_winner_per_token() {
+//!     // Two connections to one database, not two clones sharing a pool.
+//!     auth_store_testkit::check_cross_instance_race(open().await, open().await).await;
+//! }
+//!
+//! // crates/auth-store-<name>/tests/cancel.rs
+//! # async fn no_transaction_left_open() {}
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+//! async fn cancelled_calls_leave_no_transaction_open() {
+//!     let store = open().await;
+//!     auth_store_testkit::check_cancelled_calls_leave_store_whole(
+//!         store,
+//!         no_transaction_left_open(),
+//!     )
+//!     .await;
+//! }
+//! # fn main() {}
+//! ```
+//!
 //! # Time
 //!
 //! Stores take `now` as a parameter; the checks act as a fake clock, moving it by hand,
@@ -63,6 +97,7 @@ pub mod fixtures;
 mod model;
 mod support;
 
+pub use checks::cancellation::check_cancelled_calls_leave_store_whole;
 pub use checks::concurrency::{
     RACE_ROUNDS, ROTATE_TASKS, check_concurrent_revocations_count_once,
     check_concurrent_revoke_subject_and_rotate, check_concurrent_rotate_has_one_winner,
@@ -73,6 +108,7 @@ pub use checks::insert::{
     check_insert_then_status_returns_it, check_status_of_unknown_is_none,
     check_subjects_are_opaque,
 };
+pub use checks::instances::check_cross_instance_race;
 pub use checks::purge::{
     check_purge_keeps_what_reuse_detection_needs, check_purge_removes_expired_records,
     check_purge_respects_batch,

@@ -31,6 +31,29 @@ pub(crate) fn describe(e: &(dyn StdError + 'static)) -> String {
     text
 }
 
+/// The rotation of `old` into `child` is stored both ways: `old`'s child is `child`, and
+/// `child` is stored with parent `old`. `context` names the check (and round) on failure.
+pub(crate) async fn assert_rotated_into(
+    store: &dyn TokenStore,
+    subject: &str,
+    old: TokenId,
+    child: TokenId,
+    context: &str,
+) {
+    let stored_old = must(store.token_status(subject, old).await, context);
+    assert_eq!(
+        stored_old.and_then(|s| s.token.child),
+        Some(child),
+        "{context}: the old token's child must be the winner's token"
+    );
+    let stored_child = must(store.token_status(subject, child).await, context);
+    assert_eq!(
+        stored_child.and_then(|s| s.token.parent),
+        Some(old),
+        "{context}: the winner's token must be stored with parent = old"
+    );
+}
+
 /// One record as the store reports it; `None` when it does not exist.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Observed {

@@ -335,6 +335,13 @@ mod faithful {
     }
 
     auth_store_testkit::conformance_tests!(store);
+
+    /// An in-memory store has no second instance: both sides share one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn check_cross_instance_race() {
+        let store = store().await;
+        auth_store_testkit::check_cross_instance_race(store.clone(), store).await;
+    }
 }
 
 type Check = fn(DynTokenStore) -> BoxFuture<'static, ()>;
@@ -483,4 +490,27 @@ async fn rotate_overwriting_the_subjects_ids_is_caught() {
         &["check_rotate_into_existing_id_conflicts"],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn non_atomic_rotate_is_caught_across_instances() {
+    let store = store_with(Defect::NonAtomicRotate);
+    let race = kit::check_cross_instance_race(store.clone(), store);
+    assert!(
+        AssertUnwindSafe(race).catch_unwind().await.is_err(),
+        "check_cross_instance_race must fail on a store with {:?}",
+        Defect::NonAtomicRotate
+    );
+}
+
+/// The cancellation check refuses to pass vacuously: an in-memory store finishes every
+/// call on its first poll, so no call is ever cut short, and the check must say so rather
+/// than report a store it never exercised as whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancellation_check_fails_when_nothing_is_cancelled() {
+    let check = kit::check_cancelled_calls_leave_store_whole(store_with(Defect::None), async {});
+    assert!(
+        AssertUnwindSafe(check).catch_unwind().await.is_err(),
+        "check_cancelled_calls_leave_store_whole passed without cancelling a call"
+    );
 }
