@@ -11,7 +11,6 @@ use auth_core::{
     DynTokenStore, Error, Family, FamilyId, MemoryStore, NewToken, RevokeReason, Rotation, TokenId,
     TokenStore,
 };
-use futures::future::join_all;
 
 /// Seconds-aligned times anchored at the wall clock: records get real TTLs from them.
 fn epoch() -> OffsetDateTime {
@@ -213,55 +212,13 @@ async fn same_outcomes_as_memory(store: DynTokenStore, subject: &str) {
     assert_eq!(got.len(), expected.len());
 }
 
-/// Two independent clients (own connections) rotate the same tokens at the same time:
-/// exactly one rotation per token wins, and the loser sees it consumed with the winner's
-/// child.
+/// Two independent clients (own connections, as two authd processes would have) race on the
+/// same tokens: the testkit's cross-instance check.
 async fn two_clients_race(url: String) {
     let prefix = common::random_prefix();
     let one = Arc::new(common::connect(&url).await.with_key_prefix(&prefix));
     let two = Arc::new(common::connect(&url).await.with_key_prefix(&prefix));
-    let t = epoch();
-    let mut firsts = Vec::new();
-    for i in 0..64 {
-        let subject = format!("racer-{i}");
-        let first = token(t, Duration::hours(1));
-        must(one.insert_family(&family(&subject, t, false), &first).await);
-        firsts.push((subject, first.id));
-    }
-    for round in 0..3 {
-        let now = t + Duration::minutes(round + 1);
-        let tasks = firsts.iter().flat_map(|(subject, old)| {
-            [one.clone(), two.clone()].map(|store| {
-                let (subject, old) = (subject.clone(), *old);
-                let new = token(now, Duration::hours(1));
-                tokio::spawn(async move { (new.id, store.rotate(&subject, old, &new, now).await) })
-            })
-        });
-        let results: Vec<_> = join_all(tasks).await.into_iter().map(must_join).collect();
-        let mut next = Vec::new();
-        for (pair, (subject, _)) in results.chunks(2).zip(&firsts) {
-            let winners: Vec<TokenId> = pair
-                .iter()
-                .filter(|(_, r)| matches!(r, Ok(Rotation::Rotated { .. })))
-                .map(|(id, _)| *id)
-                .collect();
-            assert_eq!(winners.len(), 1, "round {round}: {pair:?}");
-            let loser = pair
-                .iter()
-                .find(|(id, _)| *id != winners[0])
-                .map(|(_, r)| r);
-            match loser {
-                Some(Ok(Rotation::Consumed {
-                    child: Some(child), ..
-                })) => {
-                    assert_eq!(child.id, winners[0], "round {round}")
-                }
-                other => panic!("round {round}: the loser saw {other:?}"),
-            }
-            next.push((subject.clone(), winners[0]));
-        }
-        firsts = next;
-    }
+    auth_store_testkit::check_cross_instance_race(one, two).await;
 }
 
 /// A subject full of characters that mean something to Redis or to the key layout.
@@ -460,10 +417,6 @@ async fn hset(raw: &mut RawConnection, key: &str, field: &str, value: &str) {
 
 fn must<T>(r: auth_core::Result<T>) -> T {
     r.unwrap_or_else(|e| panic!("the store failed: {e} ({e:?})"))
-}
-
-fn must_join<T>(r: Result<T, tokio::task::JoinError>) -> T {
-    r.unwrap_or_else(|e| panic!("task panicked: {e}"))
 }
 
 macro_rules! on {
