@@ -410,8 +410,9 @@ async fn serves_https_with_tls_flags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_requests_in_flight() {
     let f = Fixture::new("memory://");
-    // A deliberately slow hash (about a second or more in a test build).
-    let slow = argon2::Params::new(64 * 1024, 3, 1, None).unwrap();
+    // A deliberately slow hash: about a second even with argon2 optimised (the dev profile
+    // builds it at opt-level 3), so the login is surely in flight when SIGTERM arrives.
+    let slow = argon2::Params::new(64 * 1024, 24, 1, None).unwrap();
     let users = f.path("slow-users.toml");
     let hash = auth_server::hash_password_with("slow", slow).unwrap();
     std::fs::write(&users, format!("[users]\nslowpoke = \"{hash}\"\n")).unwrap();
