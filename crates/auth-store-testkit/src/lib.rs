@@ -136,8 +136,24 @@ pub use model::{MODEL_CASES, MODEL_MAX_OPS, check_matches_memory_model};
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:path) => {
-        $crate::__stamp_checks!(
-            $factory;
+        $crate::__with_single_store_checks!($crate::__stamp_checks; $factory);
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn check_matches_memory_model() {
+            $crate::check_matches_memory_model($factory).await;
+        }
+    };
+}
+
+/// The one list of every check that takes a single fresh store: calls `$callback!` with
+/// the given arguments, a `;`, and the check names. [`conformance_tests!`] and
+/// [`single_store_checks`] both read it, so they cannot drift apart.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_single_store_checks {
+    ($($callback:ident)::+; $($args:tt)*) => {
+        $($callback)::+! {
+            $($args)*;
             check_insert_then_status_returns_it,
             check_insert_duplicate_family_conflicts,
             check_insert_duplicate_token_conflicts,
@@ -164,13 +180,24 @@ macro_rules! conformance_tests {
             check_concurrent_rotate_has_one_winner,
             check_concurrent_revoke_subject_and_rotate,
             check_concurrent_revocations_count_once,
-        );
-
-        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn check_matches_memory_model() {
-            $crate::check_matches_memory_model($factory).await;
         }
     };
+}
+
+/// A boxed single-store check, as [`single_store_checks`] lists them.
+pub type Check = fn(auth_core::DynTokenStore) -> futures::future::BoxFuture<'static, ()>;
+
+macro_rules! check_list {
+    (; $($check:ident),+ $(,)?) => {
+        vec![$((stringify!($check), (|s| futures::FutureExt::boxed($check(s))) as Check)),+]
+    };
+}
+
+/// Every check that takes one fresh store, by name: what [`conformance_tests!`] stamps,
+/// except the model-based check. For harnesses that run the suite themselves (e.g. to
+/// show that a deliberately broken store fails it).
+pub fn single_store_checks() -> Vec<(&'static str, Check)> {
+    __with_single_store_checks!(check_list;)
 }
 
 /// One test per check that takes a single fresh store; used by [`conformance_tests!`].

@@ -20,7 +20,6 @@ use auth_core::{
 };
 use auth_store_testkit as kit;
 use futures::FutureExt;
-use futures::future::BoxFuture;
 
 /// The one defect a [`MutantStore`] has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,51 +343,10 @@ mod faithful {
     }
 }
 
-type Check = fn(DynTokenStore) -> BoxFuture<'static, ()>;
-
-macro_rules! checks {
-    ($($check:ident),+ $(,)?) => {
-        [$((stringify!($check), (|s| kit::$check(s).boxed()) as Check)),+]
-    };
-}
-
-/// Every check that takes one store (the model-based check is run separately).
-fn single_store_checks() -> impl Iterator<Item = (&'static str, Check)> {
-    checks![
-        check_insert_then_status_returns_it,
-        check_insert_duplicate_family_conflicts,
-        check_insert_duplicate_token_conflicts,
-        check_status_of_unknown_is_none,
-        check_subjects_are_opaque,
-        check_rotate_live_token_rotates,
-        check_rotate_consumed_reports_child,
-        check_rotate_consumed_reports_child_current_state,
-        check_rotate_revoked_checked_first,
-        check_rotate_expired,
-        check_rotate_unknown_is_not_found,
-        check_rotate_wrong_subject_is_not_found,
-        check_rotate_into_existing_id_conflicts,
-        check_reuse_revokes_whole_family,
-        check_revocation_keeps_first_reason,
-        check_revoke_token_revokes_its_family,
-        check_revoke_family_revokes_one_family,
-        check_revoke_subject_revokes_all_its_families,
-        check_revoke_unknown_is_zero,
-        check_expiry_follows_callers_clock,
-        check_purge_keeps_what_reuse_detection_needs,
-        check_purge_removes_expired_records,
-        check_purge_respects_batch,
-        check_concurrent_rotate_has_one_winner,
-        check_concurrent_revoke_subject_and_rotate,
-        check_concurrent_revocations_count_once,
-    ]
-    .into_iter()
-}
-
 /// The names of the checks that fail (panic) on a store with `defect`.
 async fn caught_by(defect: Defect) -> BTreeSet<&'static str> {
     let mut caught = BTreeSet::new();
-    for (name, check) in single_store_checks() {
+    for (name, check) in kit::single_store_checks() {
         if AssertUnwindSafe(check(store_with(defect)))
             .catch_unwind()
             .await
