@@ -72,6 +72,39 @@ impl Config {
         self
     }
 
+    /// The longest lifetime, grace or leeway accepted: far beyond any sane setting, and far
+    /// inside what `time` and JWT integer seconds can represent.
+    pub const MAX_DURATION: Duration = Duration::days(100 * 366);
+
+    /// Checks that every lifetime is positive, grace and leeway are not negative, and none
+    /// exceeds [`Config::MAX_DURATION`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first offending setting.
+    pub fn validate(&self) -> Result<()> {
+        let settings = [
+            ("access_ttl", self.access_ttl, false),
+            ("refresh_ttl", self.refresh_ttl, false),
+            ("long_refresh_ttl", self.long_refresh_ttl, false),
+            ("reuse_grace", self.reuse_grace, true),
+            ("leeway", self.leeway, true),
+        ];
+        for (name, value, zero_ok) in settings {
+            let too_small = if zero_ok {
+                value.is_negative()
+            } else {
+                value < Duration::SECOND
+            };
+            if too_small || value > Self::MAX_DURATION {
+                return Err(Error::Config(format!(
+                    "{name} must be between {} and 100 years, not {value}",
+                    if zero_ok { "0s" } else { "1s" }
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn refresh_ttl_for(&self, kind: RefreshKind) -> Duration {
         match kind {
             RefreshKind::ShortTerm => self.refresh_ttl,
@@ -140,7 +173,8 @@ impl TokenService {
         }
     }
 
-    /// Replaces the configuration.
+    /// Replaces the configuration. Call [`Config::validate`] first on values from users: an
+    /// out-of-range lifetime makes every login fail with [`Error::Config`].
     pub fn with_config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -189,7 +223,7 @@ impl TokenService {
         let first = NewToken {
             id: TokenId::random(),
             issued_at,
-            expires_at: issued_at + self.config.refresh_ttl_for(kind),
+            expires_at: later(issued_at, self.config.refresh_ttl_for(kind))?,
         };
         self.store.insert_family(&family, &first).await?;
         self.mint(subject, family.id, kind, &first)
@@ -214,7 +248,7 @@ impl TokenService {
         let new = NewToken {
             id: TokenId::random(),
             issued_at,
-            expires_at: issued_at + self.config.refresh_ttl_for(kind),
+            expires_at: later(issued_at, self.config.refresh_ttl_for(kind))?,
         };
         match self
             .store
@@ -425,7 +459,7 @@ impl TokenService {
             unique_name: subject.to_owned(),
             sid: family,
             nbf: iat,
-            exp: iat + self.config.access_ttl.whole_seconds(),
+            exp: later(token.issued_at, self.config.access_ttl)?.unix_timestamp(),
             iat,
             aud: ACCESS_AUDIENCE.to_owned(),
         };
@@ -452,6 +486,12 @@ impl TokenService {
         };
         self.mint(subject, family, kind, &token)
     }
+}
+
+/// `from + ttl`, or a configuration error instead of an overflow panic.
+fn later(from: OffsetDateTime, ttl: Duration) -> Result<OffsetDateTime> {
+    from.checked_add(ttl)
+        .ok_or_else(|| Error::Config(format!("lifetime {ttl} is out of range")))
 }
 
 fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {

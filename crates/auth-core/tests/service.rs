@@ -304,3 +304,35 @@ impl NowSecs for ManualClock {
         auth_core::Clock::now(self).unix_timestamp()
     }
 }
+
+#[tokio::test]
+async fn out_of_range_lifetimes_are_config_errors_not_panics() {
+    let absurd = Duration::days(100_000 * 365);
+    assert!(matches!(
+        Config::default().with_long_refresh_ttl(absurd).validate(),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(
+        Config::default().with_access_ttl(Duration::ZERO).validate(),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(
+        Config::default()
+            .with_leeway(Duration::seconds(-1))
+            .validate(),
+        Err(Error::Config(_))
+    ));
+    Config::default().validate().unwrap();
+
+    // Unvalidated, the service still refuses instead of panicking on overflow.
+    let f = fixture(Config::default().with_long_refresh_ttl(absurd));
+    assert!(matches!(
+        f.service.login("zed", RefreshKind::LongTerm).await,
+        Err(Error::Config(_))
+    ));
+    let f = fixture(Config::default().with_access_ttl(absurd));
+    assert!(matches!(
+        f.service.login("zed", RefreshKind::ShortTerm).await,
+        Err(Error::Config(_))
+    ));
+}

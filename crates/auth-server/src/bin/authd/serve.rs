@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use auth_server::{
     AppState, KeyFileError, Users, UsersError, ensure_users_file, load_or_generate_key,
-    load_verify_key, router, trace_layer,
+    load_verify_key, router, trace_layer, verify_key_spec,
 };
 use auth_tokens::{Config, DynTokenStore, Error, KeySet, TokenService};
 use axum_server::Handle;
@@ -44,6 +44,8 @@ pub(crate) enum ServeError {
         #[source]
         source: Error,
     },
+    #[error("invalid lifetimes")]
+    Settings(#[source] Error),
     #[error("cannot load TLS certificate/key")]
     Tls(#[source] std::io::Error),
     #[error("cannot serve on {addr}")]
@@ -62,8 +64,9 @@ pub(crate) async fn run(settings: Settings) -> Result<(), ServeError> {
         tracing::info!(path = %settings.key.display(), alg = %signing.algorithm(), "generated a new signing key");
     }
     let mut keys = KeySet::new(signing);
-    for path in &settings.verify_keys {
-        let key = load_verify_key(path, settings.alg)?;
+    for spec in &settings.verify_keys {
+        let (alg, path) = verify_key_spec(spec);
+        let key = load_verify_key(path, alg)?;
         keys = keys
             .with_verify_key(key)
             .map_err(|source| ServeError::VerifyKey {
@@ -92,6 +95,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), ServeError> {
         .with_long_refresh_ttl(settings.long_refresh_ttl.try_into()?)
         .with_reuse_grace(settings.reuse_grace.try_into()?)
         .with_leeway(settings.leeway.try_into()?);
+    config.validate().map_err(ServeError::Settings)?;
     let service = TokenService::new(keys, store).with_config(config);
 
     let purge = (!settings.purge_interval.is_zero())
