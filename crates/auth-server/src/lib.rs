@@ -66,7 +66,9 @@ pub use error::ApiError;
 pub use extract::{Authenticated, LiveAuthenticated};
 pub use form::BODY_LIMIT;
 pub use guard::API_VERSION;
-pub use setup::{KeyFileError, ensure_users_file, load_or_generate_key, load_verify_key};
+pub use setup::{
+    KeyFileError, ensure_users_file, load_or_generate_key, load_verify_key, verify_key_spec,
+};
 pub use state::AppState;
 pub use trace::{RequestTrace, trace_layer};
 pub use users::{Users, UsersError, add_user, hash_password, hash_password_with};
@@ -93,7 +95,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1", axum::routing::any(handlers::not_found))
         .route("/api/v1/{*rest}", axum::routing::any(handlers::not_found))
-        .layer(axum::middleware::from_fn(guard::api_guard));
+        // route_layer: only /api/v1 paths (all routed above) need the version header; a
+        // plain layer would also wrap the fallback and answer 400 for /favicon.ico.
+        .route_layer(axum::middleware::from_fn(guard::api_guard));
     Router::new()
         .route(
             "/.well-known/jwks.json",

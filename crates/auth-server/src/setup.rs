@@ -74,6 +74,19 @@ pub fn load_or_generate_key(
     }
 }
 
+/// Splits a `--verify-key` value `[ALG:]FILE` into the algorithm the old key signed with
+/// (RS256, RS384, RS512, ES256 or EdDSA) and the file. Without a prefix an RSA key is taken
+/// to have signed RS512 (the default); the current `--alg` does not apply to old keys, since
+/// a rotation may change the algorithm.
+pub fn verify_key_spec(spec: &Path) -> (Option<Algorithm>, &Path) {
+    if let Some((prefix, file)) = spec.to_str().and_then(|s| s.split_once(':'))
+        && let Ok(alg) = prefix.parse::<Algorithm>()
+    {
+        return (Some(alg), Path::new(file));
+    }
+    (None, spec)
+}
+
 /// Loads a verify-only key (an old signing key, or an RSA public key). An RSA key verifies
 /// with `alg` when that is an RSA algorithm, else RS512.
 ///
@@ -122,5 +135,31 @@ pub fn ensure_users_file(path: &Path) -> Result<Option<String>, UsersError> {
             path: path.to_owned(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_key_spec_reads_an_optional_algorithm_prefix() {
+        assert_eq!(
+            verify_key_spec(Path::new("RS256:old.pem")),
+            (Some(Algorithm::RS256), Path::new("old.pem"))
+        );
+        assert_eq!(
+            verify_key_spec(Path::new("EdDSA:/keys/a:b.pem")),
+            (Some(Algorithm::EdDSA), Path::new("/keys/a:b.pem"))
+        );
+        assert_eq!(
+            verify_key_spec(Path::new("/keys/old.pem")),
+            (None, Path::new("/keys/old.pem"))
+        );
+        assert_eq!(
+            verify_key_spec(Path::new("c:old.pem")),
+            (None, Path::new("c:old.pem")),
+            "an unknown prefix is part of the file name"
+        );
     }
 }

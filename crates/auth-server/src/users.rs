@@ -328,6 +328,24 @@ mod tests {
         assert!(!users.verify("bob", "pw").await.unwrap());
     }
 
+    /// Unknown names are checked against the dummy hash (see `verify`), so their cost is
+    /// the dummy's: it must use the same algorithm and parameters as the real hashes. (A
+    /// timing assertion would be flaky on a shared machine; this is the structural fact.)
+    #[test]
+    fn the_dummy_hash_costs_what_a_user_hash_costs() {
+        let params = Params::new(4 * 1024, 2, 1, None).unwrap();
+        let alice = hash_password_with("pw", params).unwrap();
+        let users = Users::new([("alice".to_owned(), alice.clone())], 1).unwrap();
+        let dummy = PasswordHash::new(&users.inner.dummy).unwrap();
+        let real = PasswordHash::new(&alice).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(
+            Params::try_from(&dummy).unwrap(),
+            Params::try_from(&real).unwrap()
+        );
+    }
+
     #[test]
     fn non_argon2id_hashes_are_refused() {
         let hash = Argon2::new(Algorithm::Argon2i, argon2::Version::V0x13, cheap())

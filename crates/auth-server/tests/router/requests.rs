@@ -312,3 +312,19 @@ async fn unknown_routes_and_methods_answer_json() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "invalid_request");
 }
+
+#[tokio::test]
+async fn paths_outside_the_api_need_no_version_header() {
+    let h = Harness::new();
+    for path in ["/favicon.ico", "/api/v2/token", "/"] {
+        let r = h
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // Unknown paths under /api/v1 still get the version check first.
+    let r = h
+        .send(Request::get("/api/v1/nope").body(Body::empty()).unwrap())
+        .await;
+    r.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
