@@ -425,7 +425,9 @@ async fn store_down_is_503_with_retry_after_and_recovers() {
 async fn a_login_flood_does_not_starve_refreshes() {
     use auth_server::{Users, hash_password_with};
     use std::time::Instant;
-    let params = argon2::Params::new(4 * 1024, 1, 1, None).unwrap();
+    // Costly enough (tens of ms each, argon2 being optimised even in dev builds) that the
+    // queue of 8 dwarfs one refresh by a wide margin on a loaded machine.
+    let params = argon2::Params::new(16 * 1024, 2, 1, None).unwrap();
     let users = Users::new(
         [(
             ALICE.0.to_owned(),
