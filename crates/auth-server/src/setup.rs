@@ -1,7 +1,6 @@
 //! First-start chores shared by `authd` and host applications: the signing key file and
 //! the users file, created when absent.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use auth_tokens::{Algorithm, SigningKey, VerifyingKey};
@@ -60,10 +59,12 @@ pub fn load_or_generate_key(
                 path: path.to_owned(),
                 source,
             };
-            let mut file = crate::fsutil::create_private(path).map_err(io_err)?;
-            file.write_all(key.to_pkcs8_pem().as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io_err)?;
+            crate::fsutil::write_private(
+                path,
+                &[key.to_pkcs8_pem().as_bytes()],
+                crate::fsutil::Publish::CreateNew,
+            )
+            .map_err(io_err)?;
             Ok((key, true))
         }
         Err(source) => Err(KeyFileError::Io {

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -290,25 +289,12 @@ fn write_file(path: &Path, file: &UsersFile) -> Result<(), UsersError> {
         source,
     };
     let body = toml::to_string(file).map_err(|e| err(std::io::Error::other(e)))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut out = crate::fsutil::create_private(&tmp).map_err(err)?;
-    out.write_all(HEADER.as_bytes())
-        .and_then(|()| out.write_all(body.as_bytes()))
-        .and_then(|()| out.sync_all())
-        .map_err(err)?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    crate::fsutil::write_private(
+        path,
+        &[HEADER.as_bytes(), body.as_bytes()],
+        crate::fsutil::Publish::Replace,
+    )
+    .map_err(err)
 }
 
 #[cfg(test)]
