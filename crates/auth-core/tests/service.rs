@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use auth_core::{
     Config, Error, Introspection, KeySet, ManualClock, MemoryStore, RefreshKind, Rejection,
-    RevokeReason, SigningKey, TokenService, TokenStore,
+    RevokeReason, SigningKey, TokenPair, TokenService, TokenStore,
 };
 use time::{Duration, macros::datetime};
 
@@ -29,6 +29,12 @@ fn fixture(config: Config) -> Fixture {
     }
 }
 
+impl Fixture {
+    async fn login(&self, subject: &str, kind: RefreshKind) -> TokenPair {
+        self.service.login(subject, kind).await.expect("login")
+    }
+}
+
 fn rejection(r: Result<impl std::fmt::Debug, Error>) -> Rejection {
     match r {
         Err(Error::InvalidToken(reason)) => reason,
@@ -39,11 +45,7 @@ fn rejection(r: Result<impl std::fmt::Debug, Error>) -> Rejection {
 #[tokio::test]
 async fn login_issues_claims_of_the_contract() {
     let f = fixture(Config::default());
-    let pair = f
-        .service
-        .login("alice", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let pair = f.login("alice", RefreshKind::ShortTerm).await;
     let now = f.clock.now_secs();
     assert_eq!(pair.access.unique_name, "alice");
     assert_eq!((pair.access.iat, pair.access.nbf), (now, now));
@@ -54,11 +56,7 @@ async fn login_issues_claims_of_the_contract() {
     assert_eq!(pair.refresh.exp - pair.refresh.iat, 75 * 60);
     assert_eq!(pair.refresh.short_term_expiration, RefreshKind::ShortTerm);
 
-    let long = f
-        .service
-        .login("alice", RefreshKind::LongTerm)
-        .await
-        .unwrap();
+    let long = f.login("alice", RefreshKind::LongTerm).await;
     assert_eq!(long.refresh.exp - long.refresh.iat, 14 * 24 * 3600);
     assert_ne!(
         long.access.sid, pair.access.sid,
@@ -84,16 +82,8 @@ async fn login_issues_claims_of_the_contract() {
 #[tokio::test]
 async fn refresh_rotates_once_and_reuse_revokes_the_family() {
     let f = fixture(Config::default());
-    let first = f
-        .service
-        .login("alice", RefreshKind::LongTerm)
-        .await
-        .unwrap();
-    let other = f
-        .service
-        .login("alice", RefreshKind::LongTerm)
-        .await
-        .unwrap();
+    let first = f.login("alice", RefreshKind::LongTerm).await;
+    let other = f.login("alice", RefreshKind::LongTerm).await;
     f.clock.advance(Duration::seconds(30));
 
     let second = f.service.refresh(&first.refresh_token).await.unwrap();
@@ -131,11 +121,7 @@ async fn refresh_rotates_once_and_reuse_revokes_the_family() {
 #[tokio::test]
 async fn reuse_grace_remints_the_same_child_only_while_unused() {
     let f = fixture(Config::default().with_reuse_grace(Duration::seconds(10)));
-    let first = f
-        .service
-        .login("bob", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let first = f.login("bob", RefreshKind::ShortTerm).await;
     let second = f.service.refresh(&first.refresh_token).await.unwrap();
     f.clock.advance(Duration::seconds(3));
     let retry = f.service.refresh(&first.refresh_token).await.unwrap();
@@ -159,11 +145,7 @@ async fn reuse_grace_remints_the_same_child_only_while_unused() {
 #[tokio::test]
 async fn reuse_after_the_grace_revokes() {
     let f = fixture(Config::default().with_reuse_grace(Duration::seconds(10)));
-    let first = f
-        .service
-        .login("bob", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let first = f.login("bob", RefreshKind::ShortTerm).await;
     let second = f.service.refresh(&first.refresh_token).await.unwrap();
     f.clock.advance(Duration::seconds(11));
     assert_eq!(
@@ -181,11 +163,7 @@ async fn expiry_follows_the_clock_with_leeway() {
             .with_access_ttl(Duration::seconds(30))
             .with_leeway(Duration::seconds(2)),
     );
-    let pair = f
-        .service
-        .login("carol", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let pair = f.login("carol", RefreshKind::ShortTerm).await;
     f.clock.advance(Duration::seconds(31));
     assert!(
         f.service.verify_access(&pair.access_token).is_ok(),
@@ -206,21 +184,9 @@ async fn expiry_follows_the_clock_with_leeway() {
 #[tokio::test]
 async fn logout_revocation_and_introspection() {
     let f = fixture(Config::default());
-    let a = f
-        .service
-        .login("dave", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
-    let b = f
-        .service
-        .login("dave", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
-    let c = f
-        .service
-        .login("erin", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let a = f.login("dave", RefreshKind::ShortTerm).await;
+    let b = f.login("dave", RefreshKind::ShortTerm).await;
+    let c = f.login("erin", RefreshKind::ShortTerm).await;
 
     assert!(matches!(
         f.service.introspect(&a.refresh_token).await.unwrap(),
@@ -253,11 +219,7 @@ async fn logout_revocation_and_introspection() {
     assert!(f.service.refresh(&b.refresh_token).await.is_ok());
 
     let claims_c = f.service.verify_access(&c.access_token).unwrap();
-    let b2 = f
-        .service
-        .login("dave", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let b2 = f.login("dave", RefreshKind::ShortTerm).await;
     let dave = f.service.verify_access(&b2.access_token).unwrap();
     assert_eq!(f.service.logout(&dave, true).await.unwrap(), 2);
     assert!(f.service.refresh(&b2.refresh_token).await.is_err());
@@ -274,11 +236,7 @@ async fn logout_revocation_and_introspection() {
 #[tokio::test]
 async fn purge_keeps_what_reuse_detection_needs() {
     let f = fixture(Config::default().with_refresh_ttl(Duration::seconds(60)));
-    let first = f
-        .service
-        .login("fay", RefreshKind::ShortTerm)
-        .await
-        .unwrap();
+    let first = f.login("fay", RefreshKind::ShortTerm).await;
     f.clock.advance(Duration::seconds(30));
     let _second = f.service.refresh(&first.refresh_token).await.unwrap();
     assert_eq!(f.service.purge_expired(100).await.unwrap(), 0);
